@@ -1,0 +1,56 @@
+# `make run` and `make test` are the whole quick start; everything else wraps the same tools.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-stamp
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run migrate test test-fast lint typecheck check serve bench clean browsers
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_enumerations
+
+run: migrate
+	$(MANAGE) bootstrap_demo --no-seed
+	@echo "Serving http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs/)"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+check: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) check
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
+
+test: install lint typecheck check
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -x
+
+serve: migrate
+	DJANGO_SETTINGS_MODULE=config.settings.production $(MANAGE) collectstatic --noinput -v0
+	DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/gunicorn config.wsgi:application \
+		--bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-$$((2 * $$(nproc) + 1))} \
+		--access-logfile - --timeout 30
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .mypy_cache .ruff_cache

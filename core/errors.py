@@ -1,0 +1,162 @@
+"""Renders every error as the v1 or the v2 envelope, chosen by the URL's version segment."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from core import error_codes
+from core.exceptions import ApiError
+from core.request_context import set_error_id
+
+logger = logging.getLogger("onboard.errors")
+
+
+def api_version(path: str) -> str:
+    """'v1' or 'v2' for API paths (`/{program}/v1/...`), '' elsewhere."""
+    parts = path.split("/", 3)
+    if len(parts) > 2 and parts[2] in ("v1", "v2"):
+        return parts[2]
+    return ""
+
+
+def new_error_id() -> str:
+    return secrets.token_hex(16)
+
+
+def render_envelope(error: ApiError, version: str, error_id: str) -> dict[str, Any]:
+    if version == "v2":
+        code = error_codes.VALIDATION_ERROR if error.is_validation else error.code
+        detail = (
+            error_codes.describe(error_codes.VALIDATION_ERROR)
+            if error.is_validation
+            else error.description
+        )
+        return {
+            "id": error_id,
+            "status": error.status,
+            "code": code,
+            "title": error_codes.TITLES.get(error.status, "Error"),
+            "detail": detail,
+            "source": [
+                {"field": e.field, "code": e.code, "detail": e.description} for e in error.errors
+            ],
+            "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    return {
+        "code": error.code,
+        "description": error.description,
+        "link": f"{settings.ERROR_DOCS_BASE_URL}-{error.code}",
+        "errors": [
+            {"field": e.field, "code": e.code, "description": e.description} for e in error.errors
+        ],
+    }
+
+
+def to_api_error(exc: BaseException, version: str) -> ApiError | None:
+    """Translate DRF/Django exceptions into ApiError; None for unexpected ones."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return ApiError(error_codes.METHOD_NOT_ALLOWED, params={"method": _method_of(exc)})
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return ApiError(
+            error_codes.UNSUPPORTED_MEDIA_TYPE,
+            params={"media_type": getattr(exc, "media_type", "")},
+        )
+    if isinstance(exc, drf_exceptions.NotAcceptable):
+        return ApiError(error_codes.NOT_ACCEPTABLE)
+    if isinstance(exc, drf_exceptions.ParseError):
+        code = error_codes.INVALID_MODEL if version == "v2" else error_codes.INVALID_REQUEST_BODY
+        return ApiError(code)
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError(error_codes.REQUEST_TOO_LARGE)
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        return ApiError(error_codes.INVALID_CREDENTIALS)
+    if isinstance(exc, drf_exceptions.PermissionDenied | PermissionDenied):
+        return ApiError(error_codes.RESTRICTED_RESOURCE, params={"method": ""})
+    if isinstance(exc, drf_exceptions.NotFound | Http404):
+        return ApiError(error_codes.RESOURCE_NOT_FOUND)
+    if isinstance(exc, drf_exceptions.Throttled):
+        wait = int(getattr(exc, "wait", None) or 1)
+        return ApiError(error_codes.RATE_LIMITED, headers={"Retry-After": str(max(wait, 1))})
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return ApiError(error_codes.INVALID_REQUEST_BODY)
+    if isinstance(exc, drf_exceptions.APIException):
+        return ApiError(error_codes.INTERNAL_ERROR, status=exc.status_code)
+    return None
+
+
+def _method_of(exc: drf_exceptions.MethodNotAllowed) -> str:
+    detail = str(exc.detail)
+    return detail.split('"')[1] if '"' in detail else ""
+
+
+def error_response_data(
+    exc: BaseException, path: str
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    version = api_version(path)
+    error_id = new_error_id()
+    set_error_id(error_id)
+    error = to_api_error(exc, version)
+    if error is None:
+        logger.exception(
+            "unhandled exception", extra={"error_id": error_id, "path": path}, exc_info=exc
+        )
+        error = ApiError(error_codes.INTERNAL_ERROR)
+    else:
+        level = logging.WARNING if error.status >= 500 else logging.INFO
+        logger.log(
+            level,
+            "api error",
+            extra={"error_id": error_id, "code": error.code, "status": error.status},
+        )
+    headers = dict(error.headers)
+    if error.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Basic realm="onboard"')
+    return render_envelope(error, version, error_id), error.status, headers
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every API error becomes an envelope."""
+    request = context.get("request")
+    path = request.path if request is not None else ""
+    data, status, headers = error_response_data(exc, path)
+    return Response(data, status=status, headers=headers)
+
+
+def json_error(request: HttpRequest, exc: BaseException) -> JsonResponse:
+    data, status, headers = error_response_data(exc, request.path)
+    response = JsonResponse(data, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """URLs that match no route: the envelope under the API, Django's page elsewhere."""
+    if api_version(request.path):
+        return json_error(request, Http404())
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> Any:
+    if api_version(request.path):
+        error_id = new_error_id()
+        data = render_envelope(
+            ApiError(error_codes.INTERNAL_ERROR), api_version(request.path), error_id
+        )
+        return JsonResponse(data, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,1 @@
+"""Blacklist, risk settings, exemptions and screenings (SPEC §6b)."""
