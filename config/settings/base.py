@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "enumerations",
     "users",
     "risk",
+    # last: grants the permissions of the apps above to the operator groups after migrate
+    "backoffice",
 ]
 
 MIDDLEWARE = [
