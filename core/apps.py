@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # imported for their registrations: system checks, the OpenAPI auth extension
+        from core import checks, schema  # noqa: F401

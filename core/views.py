@@ -8,12 +8,19 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from rest_framework.views import APIView
 
+from core.ratelimit import ApiClientRateThrottle
 from enumerations.catalog import Catalog, get_catalog
 from programs.models import ApiClient, Program
 
 
 class ProgramAPIView(APIView):
-    """Authenticated as an API client of the program named in the URL."""
+    """Authenticated as an API client of the program named in the URL.
+
+    Rate-limited per client (reads and writes apart, see core/ratelimit.py). POST handlers
+    take `@idempotent` (core/idempotency.py) for the Idempotency-Key header.
+    """
+
+    throttle_classes = [ApiClientRateThrottle]
 
     @property
     def client(self) -> ApiClient:

@@ -124,6 +124,10 @@ ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="/api/docs/#errors")
 # Client IP: trust X-Forwarded-For only when behind a known number of proxies.
 NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)
 
+# Where rate-limit counters live: "database" (default; shared by every app server) or
+# "cache" (the default cache; set CACHE_URL to a shared one such as Redis).
+RATE_LIMIT_STORE = env("ONBOARD_RATE_LIMIT_STORE", default="database")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.ApiClientAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["core.auth.ProgramAccess"],

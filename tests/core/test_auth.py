@@ -99,8 +99,10 @@ def test_last_used_is_recorded(api_a, client_a):
     assert ApiClient.objects.get(pk=client_a.pk).last_used_at is not None
 
 
-def test_authenticated_read_costs_one_query_when_warm(api_a):
+def test_authenticated_read_costs_two_queries_when_warm(api_a):
     api_a.get(URL.format(v="v1"))  # warms the catalog snapshot and last_used_at
     with CaptureQueriesContext(connection) as queries:
         assert api_a.get(URL.format(v="v1")).status_code == 200
-    assert len(queries) == 1, [q["sql"] for q in queries]
+    # the client (with program and catalog version), then the rate-limit counter UPSERT
+    assert len(queries) == 2, [q["sql"] for q in queries]
+    assert "core_ratelimitcounter" in queries[1]["sql"]
