@@ -16,6 +16,7 @@ from programs.models import (
     ApiClient,
     Program,
 )
+from risk.services import risk_settings_ensure
 
 
 def _country_alpha3(value: str) -> str:
@@ -53,6 +54,8 @@ def program_create(
     )
     program.full_clean()
     program.save()
+    # every program is screened from its first write (SPEC §6b: threshold 100, enabled)
+    risk_settings_ensure(program=program)
     return program
 
 

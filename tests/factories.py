@@ -6,17 +6,32 @@ import factory
 from django.utils import timezone
 
 from programs.models import ApiClient, Program
+from risk.models import RiskSettings
 from users.models import AccountHolder
 
 
 class ProgramFactory(factory.django.DjangoModelFactory):
+    """A program with default risk settings (threshold 100, enabled), like program_create."""
+
     class Meta:
         model = Program
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"prog{n}")
     name = factory.LazyAttribute(lambda o: f"Program {o.code}")
     country = "SGP"
     min_age = 18
+    risk_settings = factory.RelatedFactory(
+        "tests.factories.RiskSettingsFactory", factory_related_name="program"
+    )
+
+
+class RiskSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RiskSettings
+
+    threshold = 100
+    enabled = True
 
 
 class ApiClientFactory(factory.django.DjangoModelFactory):
