@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from core import error_codes
@@ -110,3 +117,82 @@ def enumeration_item_schema() -> serializers.Serializer:
         "EnumerationItem",
         {"code": serializers.CharField(), "description": serializers.CharField()},
     )
+
+
+# What core adds to operations, documented here so no view has to repeat it.
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+IDEMPOTENCY_CODES: dict[int, list[str]] = {
+    400: [error_codes.IDEMPOTENCY_KEY_INVALID],
+    409: [error_codes.IDEMPOTENCY_KEY_IN_USE],
+    422: [error_codes.IDEMPOTENCY_KEY_REUSED],
+}
+BODY_CODES: dict[int, list[str]] = {413: [error_codes.REQUEST_TOO_LARGE]}
+
+
+def merge_error_responses(
+    responses: dict[Any, Any], version: str, codes: dict[int, list[str]]
+) -> dict[Any, Any]:
+    """Add error codes to an operation's responses, extending a status already documented."""
+    merged = dict(responses)
+    fresh = error_responses(version, codes)
+    for status in codes:
+        key = status if status in merged else str(status) if str(status) in merged else None
+        existing = merged.get(key) if key is not None else None
+        if existing is None:
+            merged[status] = fresh[status]
+        elif isinstance(existing, OpenApiResponse):
+            listed = str(existing.description or "")
+            added = [f"`{c}`" for c in codes[status] if f"`{c}`" not in listed]
+            if added:
+                merged[key] = OpenApiResponse(
+                    response=existing.response,
+                    description=", ".join([listed, *added]) if listed else ", ".join(added),
+                    examples=existing.examples,
+                )
+    return merged
+
+
+class OnboardAutoSchema(AutoSchema):
+    """The default schema class: documents the Idempotency-Key header and the answers core
+    gives before or around any view (409 / 422 idempotency, 413 oversized body)."""
+
+    def _is_idempotent(self) -> bool:
+        handler = getattr(self.view, self.method.lower(), None)
+        return bool(getattr(handler, "idempotent", False))
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self._is_idempotent():
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description=(
+                        "1 to 255 printable characters, unique per API client. Retrying with the "
+                        "same key and body within 24 h replays the first answer (same status "
+                        "and body) with header `Idempotent-Replayed: true`; a different body "
+                        "answers 422 `idempotency_key_reused`; while the first request runs, "
+                        "409 `idempotency_key_in_use`. 5xx answers are not stored."
+                    ),
+                )
+            )
+        return parameters
+
+    def get_response_serializers(self) -> Any:
+        responses = super().get_response_serializers()
+        version = _path_version(self.path)
+        if not version or not isinstance(responses, dict):
+            return responses
+        codes: dict[int, list[str]] = {}
+        if self.method in BODY_METHODS:
+            codes.update(BODY_CODES)
+        if self._is_idempotent():
+            codes.update(IDEMPOTENCY_CODES)
+        return merge_error_responses(responses, version, codes) if codes else responses
+
+
+def _path_version(path: str) -> str:
+    parts = path.split("/", 3)
+    return parts[2] if len(parts) > 2 and parts[2] in ("v1", "v2") else ""
