@@ -1,0 +1,380 @@
+"""The v2 user as it leaves the service: output serializers (also the OpenAPI response schema).
+
+Fixed shape: every key is always present; absent values are `null`. The nested objects
+`birth`, `mothers_details`, `fathers_details`, `employer` and `provider` are always objects
+(their members `null` when unset), so a typed client never has to tell a missing object from
+an empty one. Lists are `[]` when empty. Date-times are UTC `YYYY-MM-DDTHH:MM:SSZ`; dates
+`YYYY-MM-DD`. Id numbers of id types marked `masking` show only their last 4 characters.
+
+Rendering reads only what `V2_PREFETCH` loads: a page of users costs the same number of
+queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from enumerations.catalog import Catalog
+from users.models import (
+    AccountHolder,
+    AccountType,
+    Address,
+    AddressType,
+    KycStatus,
+    KycSubStatus,
+    PendingUpdate,
+    PendingUpdateStatus,
+    RiskStatus,
+    Status,
+    SubStatus,
+    UserEvent,
+)
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Order of `addresses` in a response (employer's address is `employer.address`).
+LISTED_ADDRESS_TYPES: tuple[str, ...] = (
+    AddressType.RESIDENTIAL,
+    AddressType.BILLING,
+    AddressType.MAILING,
+    AddressType.WORK,
+)
+
+# What rendering a v2 user reads beyond its own row; selectors and views apply it.
+V2_PREFETCH: tuple[str | Prefetch[Any], ...] = (
+    "identifications",
+    "addresses",
+    "tax_residencies",
+    Prefetch(
+        "pending_updates",
+        queryset=PendingUpdate.objects.filter(status=PendingUpdateStatus.PENDING).order_by(
+            "requested_at", "id"
+        ),
+        to_attr="open_pending_updates",
+    ),
+)
+
+
+def with_v2_relations(queryset: QuerySet[AccountHolder]) -> QuerySet[AccountHolder]:
+    return queryset.prefetch_related(*V2_PREFETCH)
+
+
+def mask_number(number: str | None) -> str | None:
+    """All but the last 4 characters replaced by `*`."""
+    if not number:
+        return number
+    return "*" * max(len(number) - 4, 0) + number[-4:]
+
+
+def etag_for(user: AccountHolder) -> str:
+    """Strong entity tag: `row_version` changes on every write to the user."""
+    return f'"{user.row_version}"'
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(format=DATETIME_FORMAT, default_timezone=UTC, **kwargs)
+
+
+def _text(source: str | None = None, help_text: str = "", **kwargs: Any) -> serializers.CharField:
+    extra: dict[str, Any] = {"allow_null": True, "help_text": help_text, **kwargs}
+    if source:
+        extra["source"] = source
+    return serializers.CharField(**extra)
+
+
+class BirthOut(serializers.Serializer):
+    date = serializers.DateField(source="birth_date", allow_null=True)
+    place = _text("birth_place")
+    country = _text("birth_country", "ISO 3166 alpha-3.")
+
+
+class MothersDetailsOut(serializers.Serializer):
+    first_name = _text("mothers_first_name")
+    middle_name = _text("mothers_middle_name")
+    last_name = _text("mothers_last_name")
+    maiden_name = _text("mothers_maiden_name")
+
+
+class FathersDetailsOut(serializers.Serializer):
+    first_name = _text("fathers_first_name")
+    middle_name = _text("fathers_middle_name")
+    last_name = _text("fathers_last_name")
+
+
+class AddressFieldsOut(serializers.Serializer):
+    address_1 = _text()
+    address_2 = _text()
+    address_3 = _text()
+    address_4 = _text()
+    city = _text()
+    state = _text()
+    country = _text(help_text="ISO 3166 alpha-3.")
+    zipcode = _text()
+
+
+class AddressOut(AddressFieldsOut):
+    type = serializers.ChoiceField(choices=list(LISTED_ADDRESS_TYPES))
+
+
+class EmployerOut(serializers.Serializer):
+    name = _text("employer_name")
+    nature_of_business = _text("employer_nature_of_business")
+    address = serializers.SerializerMethodField()
+
+    @extend_schema_field(AddressFieldsOut(allow_null=True))
+    def get_address(self, user: AccountHolder) -> dict[str, Any] | None:
+        address = _addresses_by_type(user).get(AddressType.EMPLOYER)
+        return None if address is None else dict(AddressFieldsOut(address).data)
+
+
+class ProviderOut(serializers.Serializer):
+    reference_id = _text("provider_reference_id")
+    account_number = _text("provider_account_number")
+    posting_status = _text("provider_posting_status")
+
+
+class IdentificationOut(serializers.Serializer):
+    type = _text("id_type", "Id type code (enumeration `id_types`).")
+    number = serializers.SerializerMethodField(
+        help_text="Masked (all but the last 4 characters) for id types with `masking`."
+    )
+    issue_date = serializers.DateField(allow_null=True)
+    expiry_date = serializers.DateField(allow_null=True)
+    country_of_issue = _text(help_text="ISO 3166 alpha-3.")
+    is_primary = serializers.BooleanField()
+
+    def get_number(self, item: Any) -> str | None:
+        catalog: Catalog | None = self.context.get("catalog")
+        entry = catalog.get_any("id_types", item.id_type) if catalog else None
+        masked = entry is None or bool(entry.extra.get("masking"))
+        return mask_number(item.number) if masked else item.number
+
+
+class TaxResidencyOut(serializers.Serializer):
+    country = serializers.CharField(help_text="ISO 3166 alpha-3.")
+    tin = _text(help_text="Tax identification number.")
+
+
+class PendingUpdateOut(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    field = serializers.CharField(help_text="`email` or `mobile`.")
+    value = serializers.JSONField(help_text="The requested value, applied once approved.")
+    reason = serializers.CharField(help_text="Why it waits, e.g. `verification_required`.")
+    status = serializers.ChoiceField(choices=PendingUpdateStatus.choices)
+    requested_at = UtcDateTimeField(allow_null=False)
+
+
+class RequiredActionOut(serializers.Serializer):
+    property = serializers.CharField(help_text="The user property concerned, e.g. `email`.")
+    action = serializers.CharField(help_text="What the end-user must do, e.g. `verify`.")
+
+
+class LinkOut(serializers.Serializer):
+    method = serializers.CharField()
+    rel = serializers.CharField()
+    href = serializers.CharField()
+
+
+class V2UserOut(serializers.Serializer):
+    """The v2 user (SPEC §5)."""
+
+    id = serializers.CharField(source="public_id", help_text="32 lower-case hex characters.")
+    hash_id = serializers.CharField(source="public_id", help_text="Same as `id`.")
+    type = serializers.ChoiceField(choices=AccountType.values)
+    client_ref_id = _text()
+    salutation = _text()
+    title = _text()
+    first_name = _text()
+    middle_name = _text()
+    last_name = _text()
+    maiden_name = _text()
+    preferred_name = _text()
+    gender = _text()
+    email = _text()
+    mobile_country_code = _text(help_text="Calling code without `+`.")
+    mobile = _text(help_text="National number, digits only.")
+    marital_status = _text()
+    identification = serializers.SerializerMethodField()
+    birth = BirthOut(source="*")
+    nationality = _text(help_text="ISO 3166 alpha-3.")
+    mothers_details = MothersDetailsOut(source="*")
+    fathers_details = FathersDetailsOut(source="*")
+    addresses = serializers.SerializerMethodField()
+    employment_type = _text()
+    job_title = _text()
+    employer = EmployerOut(source="*")
+    annual_income = _text()
+    main_income_source = _text()
+    social_professional_category = _text()
+    purpose_of_account = _text()
+    country_of_residence = _text(help_text="ISO 3166 alpha-3.")
+    tax_residencies = TaxResidencyOut(many=True)
+    fatca_crs_relevant = serializers.BooleanField(allow_null=True)
+    fatca_crs_confirmation_date = UtcDateTimeField()
+    pep = serializers.BooleanField(allow_null=True, help_text="Self-declared PEP.")
+    provider = ProviderOut(source="*")
+    data_terms_signed_date = serializers.DateField(allow_null=True)
+    metadata = serializers.JSONField(allow_null=True)
+    created_by = serializers.JSONField(allow_null=True)
+    customer_id = _text()
+    partner_id = _text()
+    agent_id = _text()
+    status = serializers.ChoiceField(choices=Status.values)
+    sub_status = serializers.ChoiceField(choices=SubStatus.values)
+    kyc_status = serializers.ChoiceField(choices=KycStatus.values)
+    kyc_sub_status = serializers.ChoiceField(choices=KycSubStatus.values)
+    kyc_processed_date = UtcDateTimeField(source="kyc_processed_at")
+    risk_status = serializers.ChoiceField(choices=RiskStatus.values)
+    is_email_verified = serializers.SerializerMethodField(help_text="1 or 0.")
+    is_mobile_verified = serializers.SerializerMethodField(help_text="1 or 0.")
+    transaction_status = _text()
+    transaction_sub_status = _text()
+    pending_updates = serializers.SerializerMethodField(
+        help_text="Changes waiting for an operator (e.g. of a verified email)."
+    )
+    required_actions = serializers.SerializerMethodField(
+        help_text="What the end-user must do for the pending updates to be applied."
+    )
+    errors = serializers.SerializerMethodField(help_text="Always empty on success.")
+    date_created = UtcDateTimeField(source="created_at", allow_null=False)
+    date_updated = UtcDateTimeField(source="updated_at", allow_null=False)
+    links = serializers.SerializerMethodField()
+
+    @extend_schema_field(IdentificationOut(many=True))
+    def get_identification(self, user: AccountHolder) -> list[dict[str, Any]]:
+        items = sorted(user.identifications.all(), key=lambda i: not i.is_primary)
+        return list(IdentificationOut(items, many=True, context=self.context).data)
+
+    @extend_schema_field(AddressOut(many=True))
+    def get_addresses(self, user: AccountHolder) -> list[dict[str, Any]]:
+        by_type = _addresses_by_type(user)
+        listed = [by_type[t] for t in LISTED_ADDRESS_TYPES if t in by_type]
+        return list(AddressOut(listed, many=True).data)
+
+    @extend_schema_field(serializers.IntegerField(min_value=0, max_value=1))
+    def get_is_email_verified(self, user: AccountHolder) -> int:
+        return int(user.is_email_verified)
+
+    @extend_schema_field(serializers.IntegerField(min_value=0, max_value=1))
+    def get_is_mobile_verified(self, user: AccountHolder) -> int:
+        return int(user.is_mobile_verified)
+
+    @extend_schema_field(PendingUpdateOut(many=True))
+    def get_pending_updates(self, user: AccountHolder) -> list[dict[str, Any]]:
+        return list(PendingUpdateOut(_open_pending(user), many=True).data)
+
+    @extend_schema_field(RequiredActionOut(many=True))
+    def get_required_actions(self, user: AccountHolder) -> list[dict[str, str]]:
+        return [{"property": p.field, "action": "verify"} for p in _open_pending(user)]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_errors(self, user: AccountHolder) -> list[Any]:
+        return []
+
+    @extend_schema_field(LinkOut(many=True))
+    def get_links(self, user: AccountHolder) -> list[dict[str, str]]:
+        program = self.context["program_code"]
+        href = reverse("v2-user-detail", kwargs={"program": program, "user_id": user.public_id})
+        events = reverse("v2-user-events", kwargs={"program": program, "user_id": user.public_id})
+        return [
+            {"method": "GET", "rel": "self", "href": href},
+            {"method": "PUT", "rel": "update", "href": href},
+            {"method": "GET", "rel": "events", "href": events},
+        ]
+
+
+def _addresses_by_type(user: AccountHolder) -> dict[str, Address]:
+    return {a.type: a for a in user.addresses.all()}
+
+
+def _open_pending(user: AccountHolder) -> list[PendingUpdate]:
+    cached = getattr(user, "open_pending_updates", None)
+    if cached is not None:
+        return list(cached)
+    return list(
+        user.pending_updates.filter(status=PendingUpdateStatus.PENDING).order_by(
+            "requested_at", "id"
+        )
+    )
+
+
+def render_user(user: AccountHolder, *, catalog: Catalog, program_code: str) -> dict[str, Any]:
+    return dict(V2UserOut(user, context={"catalog": catalog, "program_code": program_code}).data)
+
+
+def render_users(
+    users: list[AccountHolder], *, catalog: Catalog, program_code: str
+) -> list[dict[str, Any]]:
+    context = {"catalog": catalog, "program_code": program_code}
+    return list(V2UserOut(users, many=True, context=context).data)
+
+
+# --- list and events envelopes (OpenAPI)
+
+
+class PaginationOut(serializers.Serializer):
+    page = serializers.IntegerField(
+        allow_null=True, help_text="The page number in page mode; `null` in cursor mode."
+    )
+    records_per_page = serializers.IntegerField()
+    next = serializers.CharField(
+        allow_null=True, help_text="Link to the next page; `null` on the last page."
+    )
+    previous = serializers.CharField(
+        allow_null=True, help_text="Link to the previous page; `null` on the first page."
+    )
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text="Opaque keyset cursor for the next page (both modes); `null` on the last page.",
+    )
+
+
+class V2UserListOut(serializers.Serializer):
+    pagination = PaginationOut()
+    data = V2UserOut(many=True)
+
+
+class ActorOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["api_client", "operator", "system", "cli"])
+    id = serializers.CharField(help_text="API client id, operator username, or system name.")
+
+
+class UserEventOut(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    type = serializers.CharField(
+        help_text="`created`, `updated`, `status_changed`, `screened`, `pending_update_*`, …"
+    )
+    actor = serializers.SerializerMethodField()
+    channel = serializers.CharField(help_text="`api_v1`, `api_v2`, `admin`, `cli` or `system`.")
+    at = UtcDateTimeField(allow_null=False)
+    reason = serializers.CharField(allow_blank=True)
+    changes = serializers.SerializerMethodField(
+        help_text="`{field: [old, new]}`; personal data is masked."
+    )
+
+    @extend_schema_field(ActorOut())
+    def get_actor(self, event: UserEvent) -> dict[str, str]:
+        return {"kind": event.actor_kind, "id": event.actor_id}
+
+    @extend_schema_field(
+        serializers.DictField(
+            child=serializers.ListField(
+                child=serializers.JSONField(allow_null=True), min_length=2, max_length=2
+            )
+        )
+    )
+    def get_changes(self, event: UserEvent) -> dict[str, Any]:
+        # stored already masked by the services, exactly as it is shown
+        return dict(event.changes or {})
+
+
+class UserEventListOut(serializers.Serializer):
+    pagination = PaginationOut()
+    data = UserEventOut(many=True)

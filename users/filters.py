@@ -1,0 +1,141 @@
+"""The filters of `GET /{program}/v2/users` (django-filter), each one served by an index.
+
+Matching is the API's: enumerated values case-insensitively, `email` case-insensitively
+exact (through the `(program, lower(email))` index), `q` a case-insensitive prefix of the
+first name, last name or email, or a prefix of the user id. Invalid values never fall back
+to "no filter": the view answers 400 `invalid_query_param` naming the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.validators import RegexValidator
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from users.models import AccountHolder, AccountType, KycStatus, RiskStatus, Status, SubStatus
+
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+_ALPHA3 = re.compile(r"^[A-Za-z]{3}$")
+Q_MAX_LENGTH = 100
+
+
+class CaseInsensitiveChoiceField(forms.ChoiceField):
+    """Accepts any letter case and cleans to the canonical choice."""
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value).strip()
+        for choice, _label in self.choices:  # type: ignore[misc]
+            if isinstance(choice, str) and choice.lower() == text.lower():
+                return choice
+        return text
+
+
+class CaseInsensitiveChoiceFilter(django_filters.ChoiceFilter):
+    field_class = CaseInsensitiveChoiceField
+
+
+class CreatedBoundField(forms.CharField):
+    """`YYYY-MM-DD` or an ISO 8601 date-time (UTC when it carries no offset).
+
+    As an upper bound (`exclusive_end`) it cleans to the first instant after the range: the
+    next midnight for a date (the whole day is included), one microsecond later for a
+    date-time (that instant is included).
+    """
+
+    def __init__(self, *args: Any, exclusive_end: bool = False, **kwargs: Any) -> None:
+        self.exclusive_end = exclusive_end
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> datetime | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            moment = parse_datetime(text)
+            day = None if moment else parse_date(text)
+        except ValueError:
+            moment = day = None
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = moment.replace(tzinfo=UTC)
+            return moment + timedelta(microseconds=1) if self.exclusive_end else moment
+        if day is not None:
+            start = datetime.combine(day, time.min, tzinfo=UTC)
+            return start + timedelta(days=1) if self.exclusive_end else start
+        raise forms.ValidationError("Use YYYY-MM-DD or an ISO 8601 date-time.", code="invalid")
+
+
+class CreatedFromFilter(django_filters.Filter):
+    field_class = CreatedBoundField
+
+    def filter(self, qs: QuerySet[Any], value: datetime | None) -> QuerySet[Any]:
+        return qs if value is None else qs.filter(created_at__gte=value)
+
+
+class CreatedToFilter(django_filters.Filter):
+    field_class = CreatedBoundField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("exclusive_end", True)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: datetime | None) -> QuerySet[Any]:
+        return qs if value is None else qs.filter(created_at__lt=value)
+
+
+class UserFilter(django_filters.FilterSet):
+    """Every filter of the list; the view scopes the queryset to the client's program."""
+
+    status = CaseInsensitiveChoiceFilter(choices=Status.choices)
+    sub_status = CaseInsensitiveChoiceFilter(choices=SubStatus.choices)
+    kyc_status = CaseInsensitiveChoiceFilter(choices=KycStatus.choices)
+    risk_status = CaseInsensitiveChoiceFilter(choices=RiskStatus.choices)
+    type = CaseInsensitiveChoiceFilter(choices=AccountType.choices)
+    email = django_filters.CharFilter(method="filter_email", max_length=254)
+    mobile = django_filters.CharFilter(
+        field_name="mobile",
+        max_length=20,
+        validators=[RegexValidator(_DIGITS, "`mobile` must be digits only.")],
+    )
+    client_ref_id = django_filters.CharFilter(field_name="client_ref_id", max_length=50)
+    customer_id = django_filters.CharFilter(field_name="customer_id", max_length=50)
+    nationality = django_filters.CharFilter(
+        method="filter_nationality",
+        validators=[RegexValidator(_ALPHA3, "`nationality` must be an ISO 3166 alpha-3 code.")],
+    )
+    created_from = CreatedFromFilter(field_name="created_from")
+    created_to = CreatedToFilter(field_name="created_to")
+    q = django_filters.CharFilter(method="filter_q", max_length=Q_MAX_LENGTH)
+
+    class Meta:
+        model = AccountHolder
+        fields: list[str] = []
+
+    def filter_email(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        # LOWER(email) = ... is the expression of the (program, lower(email)) index;
+        # Django's iexact would compare UPPER() and miss it.
+        return qs.alias(email_lower=Lower("email")).filter(email_lower=value.lower())
+
+    def filter_nationality(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return qs.filter(nationality=value.upper())
+
+    def filter_q(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        term = value.lower()
+        return qs.alias(
+            first_lower=Lower("first_name"),
+            last_lower=Lower("last_name"),
+            email_lower=Lower("email"),
+        ).filter(
+            Q(first_lower__startswith=term)
+            | Q(last_lower__startswith=term)
+            | Q(email_lower__startswith=term)
+            | Q(public_id__startswith=term)
+        )
