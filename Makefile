@@ -52,5 +52,11 @@ serve: migrate
 		--bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-$$((2 * $$(nproc) + 1))} \
 		--access-logfile - --timeout 30
 
+# Load a data set into PostgreSQL, serve it with gunicorn, print throughput and latency per
+# endpoint (bench/README.md). Options go in ARGS, e.g. make bench ARGS="--users 1000000"
+# (make would take `make bench --users N` as its own option); or run bench/run.py directly.
+bench: install
+	$(PY) bench/run.py $(ARGS) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .mypy_cache .ruff_cache

@@ -1,0 +1,616 @@
+"""`make bench`: load a data set into PostgreSQL, serve it with gunicorn, measure, report.
+
+    python bench/run.py [--users 200000] [--blacklist 100000] [--concurrency 8] [--reuse] ...
+    make bench ARGS="--users 1000000 --blacklist 1000000"
+
+Steps: start PostgreSQL if it is down; (re)create the bench database (dropped and created
+afresh unless --reuse; its name must contain "bench"); migrate; seed enumerations; create the
+bench programs and an API client; load users with passports (COPY) and blacklist entries
+(the `import_blacklist` command); ANALYZE; time screening at 1 000 entries and at the full
+list; start gunicorn (production WSGI app, bench settings, sync workers as `make serve`) on a
+free loopback port; for each scenario, check it in-process (routed? answers as expected?
+queries per request) and drive it from a separate load-generator process, first at
+--concurrency for throughput, then at concurrency 1 for unloaded latency; print the table and
+the verdict on each target; write everything to bench/results/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/bench"
+SMALL_BLACKLIST = 1_000
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    cores = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--users", type=int, default=200_000, help="users to load (default 200000)")
+    parser.add_argument(
+        "--blacklist", type=int, default=100_000, help="blacklist entries to load (default 100000)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="load-generator threads (default 8)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per scenario at --concurrency"
+    )
+    parser.add_argument(
+        "--latency-duration", type=float, default=5.0, help="seconds per scenario at concurrency 1"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=20_000,
+        help="at most this many requests per scenario run (default 20000)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * cores + 1,
+        help=f"gunicorn sync workers (default 2 x cores + 1 = {2 * cores + 1}, as `make serve`)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the loaded data set; only top it up to --users / --blacklist",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="PostgreSQL URL of the bench database (env BENCH_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated scenario keys to run (default: all)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile v1 create with pyinstrument"
+    )
+    parser.add_argument(
+        "--profile-requests", type=int, default=200, help="creates per profile (default 200)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if args.users < 0 or args.blacklist < 0 or args.concurrency < 1 or args.workers < 1:
+        parser.error("counts must be positive")
+    return args
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- PostgreSQL and the bench database -------------------------------------------------------
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def _can_connect(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(_with_database(url, "postgres"), connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def ensure_postgres(url: str) -> None:
+    """Start the local cluster(s) if PostgreSQL does not answer."""
+    if _can_connect(url):
+        return
+    host = urlsplit(url).hostname or ""
+    clusters = Path("/etc/postgresql")
+    if host not in ("127.0.0.1", "localhost", "::1", "") or not clusters.is_dir():
+        raise SystemExit(f"PostgreSQL at {host} does not answer, and it is not a local cluster.")
+    for version in sorted(p.name for p in clusters.iterdir()):
+        log(f"starting PostgreSQL {version}")
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False
+        )
+    for _ in range(30):
+        if _can_connect(url):
+            return
+        time.sleep(1)
+    raise SystemExit("PostgreSQL did not start; see /var/log/postgresql/.")
+
+
+def prepare_database(url: str, *, fresh: bool) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = database_name(url)
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if fresh and exists:
+            if "bench" not in name:
+                raise SystemExit(
+                    f"Refusing to drop database {name!r}: the bench only recreates databases "
+                    "whose name contains 'bench'. Use --reuse or another --database-url."
+                )
+            log(f"dropping database {name}")
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = None
+        if not exists:
+            log(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def setup_django(url: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def import_blacklist(start: int, count: int, *, progress: bool) -> dict[str, Any]:
+    """Load `count` generated entries through the product's `import_blacklist` command."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from bench.dataset import write_blacklist_csv
+
+    path = write_blacklist_csv(RESULTS / f"blacklist-{start}-{count}.csv", start=start, count=count)
+    out = io.StringIO()
+    began = time.perf_counter()
+    try:
+        call_command("import_blacklist", str(path), stdout=out, stderr=sys.stderr)
+    except CommandError as exc:
+        return {"error": str(exc)}
+    finally:
+        path.unlink(missing_ok=True)
+    elapsed = time.perf_counter() - began
+    last = out.getvalue().strip().splitlines()[-1:] or [""]
+    return {"rows": count, "seconds": elapsed, "rows_per_s": count / elapsed, "summary": last[0]}
+
+
+def blacklist_count() -> int | None:
+    try:
+        from risk.models import BlacklistEntry
+    except ImportError:
+        return None
+    return BlacklistEntry.objects.count()
+
+
+def time_screening(program: Any, *, samples: int = 300) -> dict[str, Any]:
+    """Median and p95 time of one screening (every screened attribute of a create), in ms."""
+    from bench.dataset import FIRST_NAMES, LAST_NAMES
+    from bench.loadgen import percentile
+
+    try:
+        from risk.screening import screen_many
+    except ImportError as exc:
+        return {"error": f"n/a (risk screening missing: {exc})"}
+    timings = []
+    for i in range(samples + 20):
+        first = FIRST_NAMES[i % len(FIRST_NAMES)]
+        last = LAST_NAMES[(i * 7) % len(LAST_NAMES)]
+        values = {
+            "customer.first_name": [first],
+            "customer.last_name": [last],
+            "customer.preferred_name": [first],
+            "customer.email": [f"{first}.{last}.{i}@example.net".lower()],
+            "customer.mobile": [f"65{81000000 + i}"],
+            "customer.id_number": [f"K{i:08d}"],
+            "customer.nationality": ["SGP"],
+            "customer.birthday": ["1990-05-17"],
+        }
+        began = time.perf_counter()
+        try:
+            screen_many(program=program, subjects=[values])
+        except Exception as exc:  # report, never abort the run
+            return {"error": f"n/a (screening failed: {type(exc).__name__}: {exc})"}
+        if i >= 20:  # the first ones warm caches
+            timings.append((time.perf_counter() - began) * 1000)
+    ordered = sorted(timings)
+    return {"median_ms": percentile(ordered, 50), "p95_ms": percentile(ordered, 95)}
+
+
+# --- gunicorn and the load generator ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn ≥ 24 opens a control socket at a fixed path; keep off any other server's."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return (
+        ["--no-control-socket"]
+        if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS)
+        else []
+    )
+
+
+class Server:
+    """gunicorn serving the production WSGI app with bench settings, on loopback."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self.port = free_port()
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="config.settings.bench",
+            DATABASE_URL=url,
+            DJANGO_LOG_LEVEL=os.environ.get("DJANGO_LOG_LEVEL", "WARNING"),
+        )
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = RESULTS / "gunicorn.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "60",
+                "--backlog",
+                "256",
+                *_no_control_socket(),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise SystemExit(f"gunicorn did not answer /healthz; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def drive(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one load-generator job in its own process."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=float(job["duration"]) + 300,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"load generator failed: {completed.stderr[-2000:]}")
+    return json.loads(completed.stdout)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    from django.db import connection
+
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kb = int(meminfo.read_text().split("\n")[0].split()[1])
+        memory = f"{kb / 1024 / 1024:.0f} GiB"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    import django
+
+    return {
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "postgresql": pg,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    url = args.database_url
+    ensure_postgres(url)
+    prepare_database(url, fresh=not args.reuse)
+    setup_django(url)
+
+    from django.core.management import call_command
+
+    from bench import dataset
+    from bench.build import build_scenarios, restore_reactivated
+
+    log("migrating")
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("seed_enumerations", stdout=io.StringIO())
+    main_program, other_program = dataset.ensure_programs()
+    credentials = dataset.issue_credentials(main_program)
+
+    from users.models import AccountHolder
+
+    have = AccountHolder.objects.count()
+    load_started = time.monotonic()
+    if have < args.users:
+        log(f"loading {args.users - have:,} users ({have:,} present)")
+        dataset.load_users(
+            count=args.users - have,
+            programs=(main_program, other_program),
+            progress=not args.no_progress,
+        )
+    users_seconds = time.monotonic() - load_started
+    users_total = AccountHolder.objects.count()
+    dataset.analyze()
+
+    screening: dict[str, Any] = {}
+    imports: list[dict[str, Any]] = []
+    entries = blacklist_count()
+    if entries is None:
+        screening = {"reason": "n/a (risk.BlacklistEntry missing)"}
+    else:
+        if entries < min(SMALL_BLACKLIST, args.blacklist):
+            log(f"importing blacklist entries up to {min(SMALL_BLACKLIST, args.blacklist):,}")
+            imports.append(
+                import_blacklist(
+                    entries, min(SMALL_BLACKLIST, args.blacklist) - entries, progress=True
+                )
+            )
+            entries = blacklist_count() or 0
+            dataset.analyze()
+        small = None
+        if entries <= SMALL_BLACKLIST:
+            small = time_screening(main_program)
+            small["entries"] = entries
+        if entries < args.blacklist:
+            log(f"importing {args.blacklist - entries:,} blacklist entries")
+            imports.append(import_blacklist(entries, args.blacklist - entries, progress=True))
+            entries = blacklist_count() or 0
+            dataset.analyze()
+        large = time_screening(main_program)
+        large["entries"] = entries
+        screening = {"small": small, "large": large}
+        if "error" in large:
+            screening["reason"] = large["error"]
+        elif small and "error" not in small and small["entries"] < entries:
+            screening.update(
+                small_entries=small["entries"],
+                small_ms=small["median_ms"],
+                large_entries=entries,
+                large_ms=large["median_ms"],
+                ratio=large["median_ms"] / small["median_ms"],
+            )
+        else:
+            screening["reason"] = (
+                f"{large['median_ms']:.2f} ms per screening at {entries:,} entries; no 1 000-entry "
+                "baseline (reused data set — run without --reuse)"
+            )
+        for result in imports:
+            if "error" in result:
+                log(f"import_blacklist: {result['error']}")
+            else:
+                log(
+                    f"import_blacklist: {result['rows']:,} rows in {result['seconds']:.1f} s "
+                    f"({result['rows_per_s']:.0f} rows/s): {result['summary']}"
+                )
+
+    run_id = secrets.token_hex(3)
+    scenarios, probe = build_scenarios(program=main_program, credentials=credentials, run_id=run_id)
+    only = {k.strip() for k in args.only.split(",") if k.strip()}
+    if only:
+        scenarios = [s for s in scenarios if s.key in only or s.key == "floor"]
+
+    log("checking scenarios in-process (routing, expected answer, queries per request)")
+    for scenario in scenarios:
+        probe.check(scenario)
+
+    log(f"starting gunicorn ({args.workers} workers)")
+    server = Server(url, args.workers)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for scenario in scenarios:
+            if scenario.missing or scenario.failure:
+                continue
+            results[scenario.key] = run_scenario(scenario, probe, server.port, args)
+    finally:
+        server.stop()
+        restore_reactivated(scenarios)
+
+    from bench.report import Row, markdown_table, text_table, verdicts
+
+    floor_rps = (results.get("floor", {}).get("loaded") or {}).get("rps")
+    rows: list[Row] = []
+    for scenario in scenarios:
+        measured = results.get(scenario.key, {})
+        loaded = measured.get("loaded")
+        ratio = None
+        if scenario.write and floor_rps and loaded:
+            ratio = loaded["rps"] / floor_rps
+        status = "ok"
+        if scenario.missing:
+            status = "n/a (endpoint missing)"
+        elif scenario.failure:
+            status = f"failed: {scenario.failure.splitlines()[0][:60]}"
+        rows.append(
+            Row(
+                key=scenario.key,
+                label=scenario.label,
+                status=status,
+                loaded=loaded,
+                serial=measured.get("serial"),
+                queries=scenario.queries,
+                floor_ratio=ratio,
+            )
+        )
+
+    profiles = []
+    if args.profile:
+        from bench.build import profile_targets
+        from bench.profile import profile_scenario, summary_text
+
+        for name, scenario in profile_targets(scenarios):
+            log(f"profiling {name} ({args.profile_requests} requests)")
+            profiles.append(
+                profile_scenario(
+                    probe, scenario, count=args.profile_requests, name=name, results=RESULTS
+                )
+            )
+
+    info = machine()
+    by_key = {r.key: r for r in rows}
+    targets = verdicts(by_key, users=users_total, screening=screening)
+    header = (
+        f"Onboard bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {info['cores']} cores, "
+        f"{info['memory']}, PostgreSQL {info['postgresql']}, Python {info['python']}, "
+        f"Django {info['django']}\n"
+        f"data: {users_total:,} users, {entries or 0:,} blacklist entries; gunicorn "
+        f"{args.workers} sync workers; load: {args.concurrency} threads x {args.duration:.0f} s "
+        f"(@C), then 1 thread x {args.latency_duration:.0f} s (@1); latencies in ms"
+    )
+    print()
+    print(header)
+    print(text_table(rows))
+    for scenario in scenarios:
+        if scenario.note:
+            print(f"  {scenario.label}: {scenario.note}")
+    for scenario in scenarios:
+        if scenario.failure:
+            print(f"  {scenario.label} failed in-process: {scenario.failure}")
+        sample = (results.get(scenario.key, {}).get("loaded") or {}).get("sample_error")
+        if sample:
+            print(f"  {scenario.label}: first non-2xx answer: {sample}")
+    print()
+    print("targets:")
+    for target, verdict in targets:
+        print(f"  {target}: {verdict}")
+    for profile in profiles:
+        print()
+        print(summary_text(profile))
+    print(f"\nusers loaded in {users_seconds:.0f} s; whole run {time.monotonic() - started:.0f} s")
+
+    record = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "args": vars(args),
+        "machine": info,
+        "users": users_total,
+        "blacklist": entries,
+        "users_load_seconds": users_seconds,
+        "blacklist_imports": imports,
+        "screening": screening,
+        "scenarios": {
+            s.key: {
+                "label": s.label,
+                "missing": s.missing,
+                "failure": s.failure,
+                "queries": s.queries,
+                "note": s.note,
+                **results.get(s.key, {}),
+            }
+            for s in scenarios
+        },
+        "targets": targets,
+        "profiles": profiles,
+        "table_markdown": markdown_table(rows),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    for name in (f"bench-{stamp}.json", "latest.json"):
+        (RESULTS / name).write_text(json.dumps(record, indent=2, default=str))
+    (RESULTS / "latest.md").write_text(header + "\n\n" + markdown_table(rows) + "\n")
+    log(f"results: {RESULTS / 'latest.json'}, {RESULTS / 'latest.md'}")
+    return 0
+
+
+def run_scenario(scenario: Any, probe: Any, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    from bench.scenarios import headers_for
+
+    log(f"running {scenario.label}")
+    measured: dict[str, Any] = {}
+    pool = list(scenario.pool)
+    phases = [("serial", 1, args.latency_duration)]
+    if not scenario.serial_only:
+        phases.insert(0, ("loaded", args.concurrency, args.duration))
+    for phase, concurrency, duration in phases:
+        if scenario.pool_exhaust and not pool:
+            scenario.note = "pool of users to re-activate ran out"
+            break
+        job = {
+            "host": "127.0.0.1",
+            "port": port,
+            "concurrency": concurrency,
+            "duration": duration,
+            "max_requests": args.requests,
+            "warmup": 2,
+            "n_start": probe.sequence,
+            "mobile_base": probe.mobile_base,
+            "pool": pool,
+            "pool_exhaust": scenario.pool_exhaust,
+            "request": {
+                "method": scenario.method,
+                "path": scenario.path,
+                "headers": headers_for(scenario, probe.authorization),
+                "body": scenario.body,
+            },
+        }
+        result = drive(job)
+        probe.sequence += result["sequence_used"]
+        if scenario.pool_exhaust:
+            pool = pool[result["sequence_used"] :]
+        measured[phase] = result
+    return measured
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
