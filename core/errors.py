@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from core import error_codes
 from core.exceptions import ApiError
+from core.logging import safe_traceback
 from core.request_context import set_error_id
 
 logger = logging.getLogger("onboard.errors")
@@ -108,8 +109,16 @@ def error_response_data(
     set_error_id(error_id)
     error = to_api_error(exc, version)
     if error is None:
-        logger.exception(
-            "unhandled exception", extra={"error_id": error_id, "path": path}, exc_info=exc
+        # Not logger.exception: the raw message of a database error quotes row values (PII);
+        # every handler gets the traceback with messages withheld or masked instead.
+        logger.error(
+            "unhandled exception",
+            extra={
+                "error_id": error_id,
+                "path": path,
+                "exception_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+                "traceback": safe_traceback(exc),
+            },
         )
         error = ApiError(error_codes.INTERNAL_ERROR)
     else:

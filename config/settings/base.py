@@ -180,5 +180,7 @@ LOGGING = {
         # Django logs request bodies nowhere, but 4xx warnings carry paths only; keep them quiet.
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING", "propagate": True},
+        # At DEBUG it logs every SQL statement with its parameters (PII), whatever the root level.
+        "django.db.backends": {"level": "INFO", "propagate": True},
     },
 }
