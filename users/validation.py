@@ -28,7 +28,8 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import IntEnum
@@ -37,12 +38,13 @@ from typing import Any
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core import error_codes
-from core.exceptions import FieldError
+from core.exceptions import ApiError, FieldError
 from enumerations.catalog import Catalog, Entry
 from programs.models import Program
 from users import fields as f
@@ -1260,3 +1262,70 @@ def _number_matches(id_type: Entry, number: str) -> bool:
 
 def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+# --- the database's verdict -----------------------------------------------------------------
+
+# Named constraints of users/models.py -> (canonical path, contract code).
+CONSTRAINT_ERRORS: dict[str, tuple[str, str]] = {
+    "user_email_live_unique": ("email", "resource_user_email_unique"),
+    "user_mobile_live_unique": ("mobile", "resource_user_mobile_unique"),
+    "user_customer_id_unique": ("customer_id", "resource_user_customer_id_in_use"),
+    "identification_number_slot_unique": (
+        "identification.primary.number",
+        "resource_id_type_unique",
+    ),
+}
+# SQLite names only expression indexes in its message; column indexes it names by columns.
+_SQLITE_COLUMNS: dict[str, str] = {
+    "users_accountholder.program_id, users_accountholder.mobile_country_code, "
+    "users_accountholder.mobile": "user_mobile_live_unique",
+    "users_accountholder.program_id, users_accountholder.customer_id": "user_customer_id_unique",
+    "users_identification.program_id, users_identification.id_type, "
+    "users_identification.number_canonical, users_identification.dup_slot": (
+        "identification_number_slot_unique"
+    ),
+}
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the unique constraint an IntegrityError reports, on either database."""
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    message = str(exc)
+    for constraint in CONSTRAINT_ERRORS:
+        if constraint in message:
+            return constraint
+    for columns, constraint in _SQLITE_COLUMNS.items():
+        if message.endswith(columns):
+            return constraint
+    return None
+
+
+@contextmanager
+def unique_guard(id_rank: str = "primary") -> Iterator[None]:
+    """Run writes in a savepoint; a lost uniqueness race becomes the contract's 400.
+
+    The pre-checks in `validate_write` give the friendly answer in the common case; two
+    requests that pass them at the same moment meet at the partial unique indexes, and the
+    loser lands here — never a 500. Other integrity errors are bugs and propagate.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if constraint not in CONSTRAINT_ERRORS:
+            raise
+        path, code = CONSTRAINT_ERRORS[constraint]
+        if path.startswith("identification."):
+            path = f"identification.{id_rank}.number"
+        raise ApiError.from_field_errors(
+            [FieldError(path, code, error_codes.describe(code, field=code_name_of(path)))]
+        ) from exc
+
+
+def code_name_of(path: str) -> str:
+    return f.code_name(path)

@@ -1,0 +1,693 @@
+"""Writes to users: create, update (and its dry run), re-activate, de-activate.
+
+Both API versions, the admin and the commands call these with the canonical `Changes` of
+`users/fields.py`. Each write: validates every rule (users/validation.py), screens the
+result (users/risk_gateway.py), saves it in one transaction with the unique indexes as the
+final judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one
+audit event with the changed fields old → new, PII masked. Status changes go through
+users/lifecycle.py. A refused write leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from core import error_codes
+from core.exceptions import ApiError
+from enumerations.catalog import Catalog
+from programs.models import Program
+from users import audit, fields, risk_gateway
+from users.lifecycle import (
+    DEFAULT_SUB_STATUS,
+    INITIAL_STATUSES,
+    Actor,
+    user_change_status,
+)
+from users.models import (
+    TERMINAL_STATUSES,
+    AccountHolder,
+    Address,
+    Channel,
+    EventType,
+    Identification,
+    RiskStatus,
+    Status,
+    StatusChange,
+    TaxResidency,
+)
+from users.pending import (
+    EMAIL,
+    MOBILE,
+    pending_update_approve,
+    pending_update_reject,
+    pending_update_request,
+)
+from users.validation import (
+    RANKS,
+    CleanWrite,
+    IdItem,
+    current_addresses,
+    current_identifications,
+    unique_guard,
+    validate_write,
+)
+
+__all__ = [
+    "pending_update_approve",
+    "pending_update_reject",
+    "user_create",
+    "user_deactivate",
+    "user_reactivate",
+    "user_update",
+]
+
+logger = logging.getLogger("onboard.users")
+
+# v2 `POST` requires these on top of the program's set (SPEC §5); v1 has no such fields.
+V2_CREATE_REQUIRED: tuple[str, ...] = ("type", "preferred_name")
+DEACTIVATION_STATES: tuple[str, ...] = (Status.SUSPENDED, Status.BLOCKED)
+# A change of any of these ends the user's risk exemption (SPEC §6b).
+EXEMPTION_ENDING_FIELDS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        *(f"identification.{rank}.{key}" for rank in RANKS for key in ("id_type", "number")),
+        *(f"identification.{rank}.expiry_date" for rank in RANKS),
+    }
+)
+_ID_KEYS = ("id_type", "number", "issue_date", "expiry_date", "country_of_issue")
+_ADDRESS_KEYS = fields.ADDRESS_KEYS
+
+
+def hash_password(raw: str) -> str:
+    """Argon2, whatever the settings' first hasher: API user passwords are never weaker."""
+    return make_password(raw, hasher="argon2")
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_create(
+    *,
+    program: Program,
+    changes: fields.Changes,
+    actor: Actor,
+    channel: str,
+    catalog: Catalog,
+    initial_status: str | None = None,
+    sent: Iterable[str] | None = None,
+) -> AccountHolder:
+    """Create a user of `program` from a canonical write.
+
+    `initial_status`: `active` (v1; v2 without KYC) or `pending_verification` (v2 with KYC).
+    `sent`: the canonical paths the request body carried (v1), for the "both or neither"
+    rules; v2 leaves it out. Raises `ApiError` (validation 400s; screening 400/403; the
+    risk configuration 500); nothing is saved then.
+    """
+    status = initial_status or Status.ACTIVE
+    if status not in INITIAL_STATUSES:
+        raise ValueError(f"users cannot be created in status {status!r}")
+    clean = validate_write(
+        program=program,
+        catalog=catalog,
+        changes=changes,
+        sent=sent,
+        extra_required=V2_CREATE_REQUIRED if channel == Channel.API_V2 else (),
+    )
+    if clean.errors:
+        raise ApiError.from_field_errors(clean.errors)
+
+    now = timezone.now()
+    user = AccountHolder(
+        program=program,
+        status=status,
+        sub_status=DEFAULT_SUB_STATUS[status],
+        created_at=now,
+        updated_at=now,
+    )
+    for name, value in clean.scalars.items():
+        setattr(user, name, hash_password(value) if name == "password" else value)
+    identifications = [
+        _identification(user, rank, doc, clean.id_slots.get(rank, 0), holder_live=True)
+        for rank, doc in clean.identification.items()
+        if doc is not None
+    ]
+    addresses = [
+        Address(user=user, type=kind, **item)
+        for kind, item in clean.addresses.items()
+        if item is not None
+    ]
+    tax_residencies = [
+        TaxResidency(user=user, position=i, **item)
+        for i, item in enumerate(clean.tax_residencies or [])
+    ]
+
+    # RISK: screening runs on the validated values, before anything is saved (SPEC §6b)
+    decision = risk_gateway.screen_write(
+        program=program, user=user, identifications=identifications
+    )
+    if decision.outcome == risk_gateway.BLOCK:
+        raise ApiError(error_codes.RISK_BLACKLISTED)
+    if decision.outcome == risk_gateway.THRESHOLD:
+        raise ApiError(
+            error_codes.RISK_ENTITY_THRESHOLD_EXCEEDED,
+            params={"entity": decision.heaviest_attribute or "customer"},
+        )
+    user.risk_status = risk_gateway.next_risk_status(decision, current=None) or RiskStatus.UNKNOWN
+
+    id_rank = next((r for r, d in clean.identification.items() if d), "primary")
+    with unique_guard(id_rank):
+        user.save(force_insert=True)
+        # bulk_create: one INSERT per child table, whatever the number of rows
+        if identifications:
+            Identification.objects.bulk_create(identifications)
+        if addresses:
+            Address.objects.bulk_create(addresses)
+        if tax_residencies:
+            TaxResidency.objects.bulk_create(tax_residencies)
+
+    StatusChange.objects.create(
+        user=user,
+        from_status=None,
+        to_status=status,
+        to_sub_status=user.sub_status,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        channel=channel,
+        reason="created",
+        at=now,
+    )
+    audit.record_event(
+        user=user,
+        type=EventType.CREATED,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        channel=channel,
+        changes=_created_changes(clean),
+        at=now,
+    )
+    risk_gateway.record(
+        user=user, decision=decision, trigger=risk_gateway.TRIGGER_CREATE, channel=channel
+    )
+    _cache_children(user, identifications, addresses, tax_residencies)
+    return user
+
+
+# --- update ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _UpdatePlan:
+    scalars: dict[str, tuple[Any, Any]]  # name -> (old, new) actually changing
+    identification: dict[str, IdItem | None]  # rank -> new document / None (remove)
+    addresses: dict[str, dict[str, Any] | None]
+    tax_residencies: list[dict[str, Any]] | None
+    tax_changed: bool
+    pending: dict[str, tuple[Any, Any]]  # email / mobile -> (current, requested)
+    id_slots: dict[str, int]
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.scalars
+            or self.identification
+            or self.addresses
+            or self.tax_changed
+            or self.pending
+        )
+
+
+def user_update(
+    *,
+    user: AccountHolder,
+    changes: fields.Changes,
+    actor: Actor,
+    channel: str,
+    catalog: Catalog,
+    dry_run: bool = False,
+    sent: Iterable[str] | None = None,
+) -> AccountHolder:
+    """Apply a partial canonical write to `user`; returns the user as saved.
+
+    Keys absent from `changes` are kept; `None` clears an optional value. On a user whose
+    e-mail / mobile is verified, a change of it is held as a pending update (SPEC §5) and
+    the rest is applied. `dry_run` validates exactly like the update (uniqueness included)
+    and returns the would-be user without saving anything; screening, which has side
+    effects (a recorded screening, automatic blacklisting), runs only on real writes.
+
+    Not itself one transaction: when the screening score reaches the threshold, the user is
+    blacklisted and that must be committed before the 403 is raised (SPEC §6b). Every other
+    refusal rolls the whole write back.
+    """
+    saved, refusal = _user_update(
+        user=user,
+        changes=changes,
+        actor=actor,
+        channel=channel,
+        catalog=catalog,
+        dry_run=dry_run,
+        sent=sent,
+    )
+    if refusal is not None:
+        raise refusal
+    return saved
+
+
+@transaction.atomic
+def _user_update(
+    *,
+    user: AccountHolder,
+    changes: fields.Changes,
+    actor: Actor,
+    channel: str,
+    catalog: Catalog,
+    dry_run: bool,
+    sent: Iterable[str] | None,
+) -> tuple[AccountHolder, ApiError | None]:
+    if not dry_run:
+        _lock(user)
+    clean = validate_write(
+        program=user.program, catalog=catalog, changes=changes, user=user, sent=sent
+    )
+    if clean.errors:
+        raise ApiError.from_field_errors(clean.errors)
+    plan = _plan(user, clean)
+    if plan.empty:
+        return user, None
+    after = _would_be(user, plan)
+    if dry_run:
+        return after, None
+
+    # RISK: screen what the user would hold, the requested verified values included
+    subject = copy.copy(after)
+    for name, (_, new) in plan.pending.items():
+        if name == EMAIL:
+            subject.email = new
+        else:
+            subject.mobile_country_code = new["mobile_country_code"]
+            subject.mobile = new["mobile"]
+    decision = risk_gateway.screen_write(
+        program=user.program,
+        user=subject,
+        identifications=current_identifications(after).values(),
+    )
+    if decision.outcome == risk_gateway.BLOCK:
+        raise ApiError(error_codes.RISK_BLACKLISTED_UPDATE)
+    if decision.outcome == risk_gateway.THRESHOLD:
+        risk_gateway.blacklist_for_threshold(
+            user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
+        )
+        return user, ApiError(error_codes.RISK_USER_THRESHOLD_EXCEEDED)
+    risk_status = risk_gateway.next_risk_status(decision, current=user.risk_status)
+
+    now = timezone.now()
+    changed = _changed_paths(user, plan)
+    _save(user, plan, risk_status, now)
+    for name, (current, requested) in plan.pending.items():
+        pending_update_request(
+            user=user, field=name, value=requested, actor=actor, channel=channel, current=current
+        )
+    if changed:
+        audit.record_event(
+            user=user,
+            type=EventType.UPDATED,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            channel=channel,
+            changes=changed,
+            at=now,
+        )
+        if EXEMPTION_ENDING_FIELDS & changed.keys():
+            risk_gateway.end_exemptions(user, "name or identification data changed")
+    risk_gateway.record(
+        user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
+    )
+    return user, None
+
+
+def _lock(user: AccountHolder) -> None:
+    """Serialise writes to one user; reload it if another write got in since it was read."""
+    version = (
+        AccountHolder.objects.select_for_update()
+        .filter(pk=user.pk)
+        .values_list("row_version", flat=True)
+        .get()
+    )
+    if version != user.row_version:
+        fresh = AccountHolder.objects.prefetch_related(
+            "identifications", "addresses", "tax_residencies"
+        ).get(pk=user.pk)
+        for field in AccountHolder._meta.concrete_fields:
+            setattr(user, field.attname, getattr(fresh, field.attname))
+        user._prefetched_objects_cache = fresh._prefetched_objects_cache  # type: ignore[attr-defined]
+
+
+def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
+    scalars: dict[str, tuple[Any, Any]] = {}
+    for name, new in clean.scalars.items():
+        old = getattr(user, name)
+        if name == "password" or old != new:
+            scalars[name] = (old, new)
+
+    pending: dict[str, tuple[Any, Any]] = {}
+    if user.is_email_verified and "email" in scalars:
+        old, new = scalars["email"]
+        if (old or "").lower() != (new or "").lower():
+            # a different mailbox: held until an operator approves it
+            pending[EMAIL] = scalars.pop("email")
+    mobile_keys = ("mobile_country_code", "mobile")
+    if user.is_mobile_verified and any(k in scalars for k in mobile_keys):
+        current = {k: getattr(user, k) for k in mobile_keys}
+        requested = {k: clean.scalars.get(k, current[k]) for k in mobile_keys}
+        for k in mobile_keys:
+            scalars.pop(k, None)
+        pending[MOBILE] = (current, requested)
+
+    current_ids = current_identifications(user)
+    identification: dict[str, IdItem | None] = {}
+    for rank, doc in clean.identification.items():
+        existing = current_ids.get(rank)
+        if doc is None:
+            if existing is not None:
+                identification[rank] = None
+        elif existing is None or any(getattr(existing, k) != getattr(doc, k) for k in _ID_KEYS):
+            identification[rank] = doc
+
+    existing_addresses = current_addresses(user)
+    addresses: dict[str, dict[str, Any] | None] = {}
+    for kind, item in clean.addresses.items():
+        existing_address = existing_addresses.get(kind)
+        if item is None:
+            if existing_address is not None:
+                addresses[kind] = None
+        elif existing_address is None or any(
+            getattr(existing_address, k) != item[k] for k in _ADDRESS_KEYS
+        ):
+            addresses[kind] = item
+
+    tax_changed = False
+    if clean.tax_residencies_given:
+        current_tax = [
+            {"country": t.country, "tin": t.tin} for t in _cached(user, "tax_residencies")
+        ]
+        tax_changed = current_tax != (clean.tax_residencies or [])
+    return _UpdatePlan(
+        scalars=scalars,
+        identification=identification,
+        addresses=addresses,
+        tax_residencies=clean.tax_residencies,
+        tax_changed=tax_changed,
+        pending=pending,
+        id_slots=clean.id_slots,
+    )
+
+
+def _cached(user: AccountHolder, name: str) -> list[Any]:
+    cache = getattr(user, "_prefetched_objects_cache", {})
+    if name in cache:
+        return list(cache[name])
+    return list(getattr(user, name).all())
+
+
+def _would_be(user: AccountHolder, plan: _UpdatePlan) -> AccountHolder:
+    """An unsaved copy of `user` with the plan applied, children included (for screening
+    and the dry run's answer)."""
+    after = copy.copy(user)
+    for name, (_, new) in plan.scalars.items():
+        setattr(after, name, hash_password(new) if name == "password" else new)
+    ids = current_identifications(user)
+    new_ids: dict[str, Identification] = {}
+    for rank in RANKS:
+        if rank in plan.identification:
+            doc = plan.identification[rank]
+            if doc is not None:
+                new_ids[rank] = _identification(
+                    after,
+                    rank,
+                    doc,
+                    plan.id_slots.get(rank, ids[rank].dup_slot if rank in ids else 0),
+                    holder_live=user.status not in TERMINAL_STATUSES,
+                )
+        elif rank in ids:
+            new_ids[rank] = ids[rank]
+    addresses = current_addresses(user)
+    for kind, item in plan.addresses.items():
+        if item is None:
+            addresses.pop(kind, None)
+        else:
+            addresses[kind] = Address(user=after, type=kind, **item)
+    tax = (
+        [
+            TaxResidency(user=after, position=i, **t)
+            for i, t in enumerate(plan.tax_residencies or [])
+        ]
+        if plan.tax_changed
+        else _cached(user, "tax_residencies")
+    )
+    after._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    _cache_children(
+        after,
+        [new_ids[r] for r in RANKS if r in new_ids],
+        sorted(addresses.values(), key=lambda a: a.type),
+        tax,
+    )
+    return after
+
+
+def _save(user: AccountHolder, plan: _UpdatePlan, risk_status: str | None, now: datetime) -> None:
+    update_fields = ["updated_at", "row_version"]
+    for name, (_, new) in plan.scalars.items():
+        setattr(user, name, hash_password(new) if name == "password" else new)
+        update_fields.append(name)
+    if risk_status is not None and risk_status != user.risk_status:
+        user.risk_status = risk_status
+        update_fields.append("risk_status")
+    user.updated_at = now
+    user.row_version += 1
+
+    holder_live = user.status not in TERMINAL_STATUSES
+    current_ids = current_identifications(user)
+    new_rows: list[Identification] = []
+    id_rank = next((r for r, d in plan.identification.items() if d), "primary")
+    with unique_guard(id_rank):
+        user.save(update_fields=update_fields)
+        for rank, doc in plan.identification.items():
+            existing = current_ids.get(rank)
+            if doc is None:
+                if existing is not None:
+                    existing.delete()
+                continue
+            if existing is None:
+                new_rows.append(
+                    _identification(
+                        user, rank, doc, plan.id_slots.get(rank, 0), holder_live=holder_live
+                    )
+                )
+                continue
+            for key in _ID_KEYS:
+                setattr(existing, key, getattr(doc, key))
+            existing.number_canonical = doc.number_canonical or ""
+            existing.dup_slot = plan.id_slots.get(rank, existing.dup_slot)
+            existing.save(
+                update_fields=[*_ID_KEYS, "number_canonical", "dup_slot"],
+            )
+        if new_rows:
+            Identification.objects.bulk_create(new_rows)
+        if plan.addresses:
+            gone = [kind for kind, item in plan.addresses.items() if item is None]
+            if gone:
+                Address.objects.filter(user=user, type__in=gone).delete()
+            for kind, item in plan.addresses.items():
+                if item is not None:
+                    Address.objects.update_or_create(user=user, type=kind, defaults=item)
+        if plan.tax_changed:
+            TaxResidency.objects.filter(user=user).delete()
+            TaxResidency.objects.bulk_create(
+                TaxResidency(user=user, position=i, **item)
+                for i, item in enumerate(plan.tax_residencies or [])
+            )
+    # refresh the children the caller renders from (no extra query for the answer)
+    user._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    if plan.identification or plan.addresses or plan.tax_changed:
+        fresh = AccountHolder.objects.prefetch_related(
+            "identifications", "addresses", "tax_residencies"
+        ).get(pk=user.pk)
+        user._prefetched_objects_cache = fresh._prefetched_objects_cache  # type: ignore[attr-defined]
+    else:
+        after = list(current_ids.values())
+        user._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "identifications": sorted(after, key=lambda i: not i.is_primary)
+        }
+
+
+def _changed_paths(user: AccountHolder, plan: _UpdatePlan) -> dict[str, tuple[Any, Any]]:
+    """The canonical paths the update changed, old → new (values masked when recorded)."""
+    changes: dict[str, tuple[Any, Any]] = {
+        name: (None if name == "password" else old, new)
+        for name, (old, new) in plan.scalars.items()
+    }
+    return changes | _children_changes(user, plan)
+
+
+def _children_changes(user: AccountHolder, plan: _UpdatePlan) -> dict[str, tuple[Any, Any]]:
+    """Old → new of every child value the plan changes; call before saving."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    ids = current_identifications(user)
+    for rank, doc in plan.identification.items():
+        for key in _ID_KEYS:
+            old = getattr(ids[rank], key) if rank in ids else None
+            new = getattr(doc, key) if doc is not None else None
+            if old != new:
+                changes[f"identification.{rank}.{key}"] = (old, new)
+    addresses = current_addresses(user)
+    for kind, item in plan.addresses.items():
+        for key in _ADDRESS_KEYS:
+            old = getattr(addresses[kind], key) if kind in addresses else None
+            new = item[key] if item is not None else None
+            if old != new:
+                changes[f"addresses.{kind}.{key}"] = (old, new)
+    if plan.tax_changed:
+        before = _cached(user, "tax_residencies")
+        after = plan.tax_residencies or []
+        for i in range(max(len(before), len(after))):
+            for key in ("country", "tin"):
+                old = getattr(before[i], key) if i < len(before) else None
+                new = after[i][key] if i < len(after) else None
+                if old != new:
+                    changes[f"tax_residencies.{i}.{key}"] = (old, new)
+    return changes
+
+
+def _created_changes(clean: CleanWrite) -> dict[str, tuple[Any, Any]]:
+    changes: dict[str, tuple[Any, Any]] = {
+        name: (None, value) for name, value in clean.scalars.items() if value is not None
+    }
+    for rank, doc in clean.identification.items():
+        if doc is not None:
+            for key in _ID_KEYS:
+                if getattr(doc, key) is not None:
+                    changes[f"identification.{rank}.{key}"] = (None, getattr(doc, key))
+    for kind, item in clean.addresses.items():
+        for key, value in (item or {}).items():
+            if value is not None:
+                changes[f"addresses.{kind}.{key}"] = (None, value)
+    for i, item in enumerate(clean.tax_residencies or []):
+        for key, value in item.items():
+            if value is not None:
+                changes[f"tax_residencies.{i}.{key}"] = (None, value)
+    return changes
+
+
+def _identification(
+    user: AccountHolder, rank: str, doc: IdItem, slot: int, *, holder_live: bool
+) -> Identification:
+    return Identification(
+        user=user,
+        program_id=user.program_id,
+        is_primary=rank == "primary",
+        id_type=doc.id_type or "",
+        number=doc.number or "",
+        number_canonical=doc.number_canonical or "",
+        issue_date=doc.issue_date,
+        expiry_date=doc.expiry_date,
+        country_of_issue=doc.country_of_issue,
+        holder_live=holder_live,
+        dup_slot=slot,
+    )
+
+
+def _cache_children(
+    user: AccountHolder,
+    identifications: list[Identification],
+    addresses: list[Address],
+    tax_residencies: list[TaxResidency],
+) -> None:
+    """Fill the prefetch cache so rendering the answer costs no query."""
+    cache = getattr(user, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = user._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    cache["identifications"] = sorted(identifications, key=lambda i: not i.is_primary)
+    cache["addresses"] = addresses
+    cache["tax_residencies"] = tax_residencies
+
+
+# --- re-activation and de-activation --------------------------------------------------------
+
+
+@transaction.atomic
+def user_reactivate(
+    *, user: AccountHolder, actor: Actor, channel: str, reason: str = ""
+) -> AccountHolder:
+    """SPEC §4 re-activation (`POST /users` with only the id).
+
+    - `active`: nothing changes (idempotent), flagged or not;
+    - a terminal status: `400 resource_user_reactivation_not_allowed`;
+    - `locked` / `suspended`, risk-flagged (`PENDING`/`REJECTED`) without an unexpired
+      exemption: `400 unsuspend_flagged_user_not_allowed`;
+    - `locked` / `suspended` otherwise: → `active`;
+    - any other status: `400 resource_user_status_transition_not_allowed`.
+    """
+    if user.status == Status.ACTIVE:
+        return user
+    if user.status in TERMINAL_STATUSES:
+        raise ApiError(error_codes.USER_REACTIVATION_NOT_ALLOWED, params={"status": user.status})
+    if user.status not in (Status.LOCKED, Status.SUSPENDED):
+        raise ApiError(
+            error_codes.USER_STATUS_TRANSITION_NOT_ALLOWED,
+            params={"from": user.status, "to": Status.ACTIVE},
+        )
+    if user.risk_status in (
+        RiskStatus.PENDING,
+        RiskStatus.REJECTED,
+    ) and not risk_gateway.has_active_exemption(user):
+        raise ApiError(error_codes.UNSUSPEND_FLAGGED_USER_NOT_ALLOWED)
+    return user_change_status(
+        user=user,
+        to_status=Status.ACTIVE,
+        actor=actor,
+        channel=channel,
+        reason=reason or "re-activated",
+    )
+
+
+def normalize_state(state: object) -> str:
+    """The DELETE body's `state`: `suspended` (default) or `blocked`, case-insensitive."""
+    if state is None or (isinstance(state, str) and not state.strip()):
+        return Status.SUSPENDED
+    if isinstance(state, str) and state.strip().lower() in DEACTIVATION_STATES:
+        return state.strip().lower()
+    raise ApiError.field("state", error_codes.USER_STATE_INVALID)
+
+
+@transaction.atomic
+def user_deactivate(
+    *, user: AccountHolder, state: object, actor: Actor, channel: str, reason: str = ""
+) -> AccountHolder:
+    """SPEC §5 `DELETE`: suspend (default) or block the user.
+
+    `state` is judged before the user's status: `400 resource_user_state_invalid`, then
+    `400 user_record_already_suspended`; a transition the table does not allow (suspending
+    a pending user; anything on a terminal user) answers
+    `400 resource_user_status_transition_not_allowed`.
+    """
+    target = normalize_state(state)
+    if target == Status.SUSPENDED and user.status == Status.SUSPENDED:
+        raise ApiError(error_codes.USER_ALREADY_SUSPENDED)
+    return user_change_status(
+        user=user,
+        to_status=target,
+        actor=actor,
+        channel=channel,
+        reason=reason or f"de-activated ({target}) by the API client",
+    )
