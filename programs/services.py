@@ -91,3 +91,11 @@ def api_client_rotate_secret(*, client: ApiClient) -> str:
     secret = client.set_new_secret()
     client.save(update_fields=["secret_hash", "secret_hint", "updated_at"])
     return secret
+
+
+@transaction.atomic
+def api_client_set_active(*, client: ApiClient, active: bool) -> ApiClient:
+    """Deactivate (or re-activate) a client: its next request is refused (or accepted) at once."""
+    client.is_active = active
+    client.save(update_fields=["is_active", "updated_at"])
+    return client

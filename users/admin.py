@@ -1,41 +1,311 @@
-from django.contrib import admin
+"""Back-office for users (SPEC §8): find, inspect, and act on account holders.
 
+Design decisions:
+- User data is read-only here. Partners own their customers' data and change it through the API,
+  where every validation rule and the risk screening apply; an operator editing a name in a form
+  would bypass both. Operators act only through explicit workflows, each a service call with a
+  reason: status changes (the lifecycle service), KYC decisions, pending-update decisions, risk
+  reviews and exemptions, contact verification, wallet creation, notes.
+- Every workflow is guarded server-side by a permission (see `backoffice.groups`), not only by
+  hiding its button: bulk actions declare `permissions=[...]`, and each per-user view checks
+  again before calling the service.
+- Built for a million rows: no `COUNT(*)` of the table (`EstimatedCountPaginator`), filters only
+  on indexed columns, search routed to one index per kind of term, and a constant number of
+  queries per page (`list_select_related`, inlines with `select_related` and a row cap).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from backoffice.groups import PERM_CHANGE_STATUS, PERM_LOCK, PERM_REVIEW
+from core.admin_utils import (
+    EMPTY,
+    BulkOutcome,
+    EstimatedCountPaginator,
+    IndexedOrderingChangeList,
+    ReadOnlyInline,
+    ReasonForm,
+    badge,
+    mask_email,
+    mask_mobile,
+    mask_name,
+    mask_tail,
+    refusal_text,
+)
+from core.exceptions import ApiError
+from risk.models import RiskExemption, Screening
+from risk.services import exemption_grant, exemption_revoke, risk_review
+from users import kyc
+from users.lifecycle import Actor, allowed_targets, user_change_status
 from users.models import (
+    PENDING_STATUSES,
+    TERMINAL_STATUSES,
     AccountHolder,
+    ActorKind,
     Address,
+    Channel,
+    Document,
     Identification,
+    KycSubStatus,
     PendingUpdate,
+    PendingUpdateStatus,
+    RiskStatus,
+    Status,
     StatusChange,
+    SubStatus,
+    TaxResidency,
     UserEvent,
+    UserNote,
+)
+from users.pending import pending_update_approve, pending_update_reject
+from users.services import user_reactivate
+
+# Bulk actions act on at most this many users at once: each is its own transaction with its
+# own result, and "select all 1 000 000" must not lock a table for minutes.
+MAX_BULK = 500
+
+PERM_ADD_NOTE = "users.add_usernote"
+
+BULK_TITLES = {
+    "lock_users": "Lock users",
+    "suspend_users": "Suspend users",
+    "block_users": "Block users",
+    "reactivate_users": "Re-activate users",
+}
+
+
+def operator_of(request: HttpRequest) -> User:
+    """The signed-in operator (every admin view requires a staff login)."""
+    return cast(User, request.user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may move a user from which status to which
+# ---------------------------------------------------------------------------------------------
+
+# Support's lock permission covers exactly locking an active user and unlocking a locked one.
+LOCK_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {(Status.ACTIVE, Status.LOCKED), (Status.LOCKED, Status.ACTIVE)}
 )
 
 
-def mask_email(value: str | None) -> str:
-    if not value or "@" not in value:
-        return "—"
-    local, _, domain = value.partition("@")
-    return f"{local[:1]}***@{domain}"
+def operator_may_move(operator: User, from_status: str, to_status: str) -> bool:
+    """Whether this operator's permissions cover the transition (the lifecycle decides legality)."""
+    if operator.has_perm(PERM_CHANGE_STATUS):
+        return True
+    return operator.has_perm(PERM_LOCK) and (from_status, to_status) in LOCK_TRANSITIONS
 
 
-def mask_tail(value: str | None, keep: int = 4) -> str:
-    if not value:
-        return "—"
-    return "*" * max(len(value) - keep, 0) + value[-keep:]
+def operator_targets(operator: User, user: AccountHolder) -> list[str]:
+    """The statuses this operator may move the user to: legal for an operator, and permitted."""
+    legal = set(allowed_targets(user.status, ActorKind.OPERATOR))
+    return [
+        s
+        for s in Status.values
+        if s in legal and s != user.status and operator_may_move(operator, user.status, s)
+    ]
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+def change_user_status(
+    *,
+    user: AccountHolder,
+    to_status: str,
+    operator: User,
+    reason: str,
+    sub_status: str | None = None,
+) -> AccountHolder:
+    """Apply one operator status change through the lifecycle (re-activation with its checks)."""
+    if not operator_may_move(operator, user.status, to_status):
+        raise PermissionDenied(f"Your role may not move a user from {user.status} to {to_status}.")
+    actor = Actor(ActorKind.OPERATOR, operator.get_username())
+    if to_status == Status.ACTIVE and user.status in (Status.LOCKED, Status.SUSPENDED):
+        # re-activation refuses risk-flagged users without an exemption (SPEC §4)
+        return user_reactivate(user=user, actor=actor, channel=Channel.ADMIN, reason=reason)
+    return user_change_status(
+        user=user,
+        to_status=to_status,
+        actor=actor,
+        channel=Channel.ADMIN,
+        reason=reason,
+        sub_status=sub_status,
+    )
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+# ---------------------------------------------------------------------------------------------
+# Search: each kind of term goes to its own index
+# ---------------------------------------------------------------------------------------------
+
+HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,}$")
+SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer")
+
+SEARCH_HELP = (
+    "Exact match: user id, email (any case), mobile (with or without country code), "
+    "first or last name or “first last”, client reference or customer id. "
+    "Narrow with a prefix: id:, email:, mobile:, name:, ref:, customer:."
+)
+
+
+def _name_q(term: str) -> Q:
+    words = term.lower().split()
+    if len(words) == 1:
+        return Q(_last_lower=words[0]) | Q(_first_lower=words[0])
+    return Q(_first_lower=words[0], _last_lower=" ".join(words[1:])) | Q(
+        _last_lower=" ".join(words)
+    )
+
+
+def _mobile_q(term: str) -> Q:
+    digits = re.sub(r"\D", "", term)
+    q = Q(mobile=digits)
+    # "+65 9123 4567" / "6591234567": calling codes are 1-3 digits
+    for split in range(1, 4):
+        if len(digits) > split + 3:
+            q |= Q(mobile_country_code=digits[:split], mobile=digits[split:])
+    return q
+
+
+def _reference_q(term: str) -> Q:
+    return Q(customer_id=term) | Q(client_ref_id=term)
+
+
+def user_search_q(term: str) -> Q:
+    """The condition for one search box entry; every branch is an equality on an indexed column.
+
+    Equalities (not `LIKE '%x%'`) so that at a million rows each branch is an index look-up and
+    their OR a bitmap OR, never a table scan.
+    """
+    term = term.strip()
+    prefix, sep, rest = term.partition(":")
+    if sep and prefix.lower() in SEARCH_PREFIXES and rest.strip():
+        kind, value = prefix.lower(), rest.strip()
+        return {
+            "id": lambda: Q(public_id=value.lower()),
+            "email": lambda: Q(_email_lower=value.lower()),
+            "mobile": lambda: _mobile_q(value),
+            "name": lambda: _name_q(value),
+            "ref": lambda: Q(client_ref_id=value),
+            "customer": lambda: Q(customer_id=value),
+        }[kind]()
+    if "@" in term:
+        return Q(_email_lower=term.lower())
+    if HEX_ID.match(term):
+        return Q(public_id=term.lower()) | _reference_q(term)
+    if PHONE.match(term):
+        return _mobile_q(term) | _reference_q(term)
+    return _reference_q(term) | _name_q(term)
+
+
+def search_users(queryset: QuerySet[AccountHolder], term: str) -> QuerySet[AccountHolder]:
+    # the aliases are the indexed expressions (`Lower("email")`), not selected columns
+    return queryset.alias(
+        _email_lower=Lower("email"),
+        _first_lower=Lower("first_name"),
+        _last_lower=Lower("last_name"),
+    ).filter(user_search_q(term))
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+# ---------------------------------------------------------------------------------------------
+
+
+class CreatedWithinFilter(admin.SimpleListFilter):
+    """Creation date as ranges on the indexed `created_at` (no date hierarchy: it scans)."""
+
+    title = "created"
+    parameter_name = "created"
+    RANGES: dict[str, tuple[str, timedelta]] = {
+        "24h": ("Last 24 hours", timedelta(hours=24)),
+        "7d": ("Last 7 days", timedelta(days=7)),
+        "30d": ("Last 30 days", timedelta(days=30)),
+        "90d": ("Last 90 days", timedelta(days=90)),
+    }
+    OLDER = "older"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(k, label) for k, (label, _) in self.RANGES.items()] + [
+            (self.OLDER, "More than 90 days ago")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        now = timezone.now()
+        if value in self.RANGES:
+            return queryset.filter(created_at__gte=now - self.RANGES[value][1])
+        if value == self.OLDER:
+            return queryset.filter(created_at__lt=now - self.RANGES["90d"][1])
+        return queryset
+
+
+# ---------------------------------------------------------------------------------------------
+# Badges
+# ---------------------------------------------------------------------------------------------
+
+STATUS_COLOURS: dict[str, str] = {
+    Status.ACTIVE: "green",
+    Status.LOCKED: "amber",
+    Status.SUSPENDED: "amber",
+    **{s: "blue" for s in PENDING_STATUSES},
+    **{s: "red" for s in TERMINAL_STATUSES},
+}
+RISK_COLOURS: dict[str, str] = {
+    RiskStatus.CLEARED: "green",
+    RiskStatus.PENDING: "amber",
+    RiskStatus.REJECTED: "red",
+    RiskStatus.UNKNOWN: "grey",
+}
+KYC_COLOURS: dict[str, str] = {KycSubStatus.APPROVED: "green", KycSubStatus.REJECTED: "red"}
+
+
+def status_badge(user: AccountHolder) -> SafeString:
+    return badge(user.status, STATUS_COLOURS.get(user.status, "grey"))
+
+
+def kyc_badge(user: AccountHolder) -> SafeString:
+    return badge(user.kyc_sub_status, KYC_COLOURS.get(user.kyc_sub_status, "blue"))
+
+
+def risk_badge(user: AccountHolder) -> SafeString:
+    return badge(user.risk_status, RISK_COLOURS.get(user.risk_status, "grey"))
+
+
+def mask_value(field: str, value: Any) -> str:
+    """A pending update's requested value, masked like the lists mask PII."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {mask_value(k, v)}" for k, v in value.items())
+    text = "" if value is None else str(value)
+    if "email" in field or "@" in text:
+        return mask_email(text)
+    return mask_tail(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Read-only inlines on the user page
+# ---------------------------------------------------------------------------------------------
 
 
 class IdentificationInline(ReadOnlyInline):
     model = Identification
+    verbose_name_plural = "identification documents"
     fields = (
         "is_primary",
         "id_type",
@@ -44,7 +314,6 @@ class IdentificationInline(ReadOnlyInline):
         "expiry_date",
         "country_of_issue",
     )
-    readonly_fields = fields
 
     @admin.display(description="number")
     def masked_number(self, obj: Identification) -> str:
@@ -53,35 +322,257 @@ class IdentificationInline(ReadOnlyInline):
 
 class AddressInline(ReadOnlyInline):
     model = Address
-    fields = ("type", "address_1", "city", "state", "country", "zipcode")
-    readonly_fields = fields
+    fields = (
+        "type",
+        "address_1",
+        "address_2",
+        "address_3",
+        "address_4",
+        "city",
+        "state",
+        "country",
+        "zipcode",
+    )
+
+
+class TaxResidencyInline(ReadOnlyInline):
+    model = TaxResidency
+    fields = ("country", "masked_tin")
+
+    @admin.display(description="TIN")
+    def masked_tin(self, obj: TaxResidency) -> str:
+        return mask_tail(obj.tin)
+
+
+class DocumentInline(ReadOnlyInline):
+    model = Document
+    fields = ("document_type", "reference", "status", "uploaded_at")
 
 
 class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
+    verbose_name_plural = "status history (latest 50)"
     fields = (
         "at",
         "from_status",
         "to_status",
+        "from_sub_status",
         "to_sub_status",
         "actor_kind",
         "actor_id",
         "channel",
         "reason",
     )
-    readonly_fields = fields
 
 
 class PendingUpdateInline(ReadOnlyInline):
     model = PendingUpdate
-    fields = ("field", "status", "reason", "requested_at", "decided_at")
-    readonly_fields = fields
+    verbose_name_plural = "pending updates (latest 50)"
+    fields = (
+        "field",
+        "requested_value",
+        "status",
+        "reason",
+        "requested_at",
+        "decided_at",
+        "decided_by",
+        "decision_reason",
+    )
+    select_related = ("decided_by",)
+    show_change_link = True
+
+    @admin.display(description="value")
+    def requested_value(self, obj: PendingUpdate) -> str:
+        return mask_value(obj.field, obj.value)
 
 
 class UserEventInline(ReadOnlyInline):
     model = UserEvent
-    fields = ("at", "type", "actor_kind", "actor_id", "channel", "reason", "changes")
-    readonly_fields = fields
+    verbose_name_plural = "audit trail (latest 50)"
+    fields = ("at", "type", "actor_kind", "actor_id", "channel", "reason", "change_list")
+
+    @admin.display(description="changes")
+    def change_list(self, obj: UserEvent) -> SafeString | str:
+        if not obj.changes:
+            return EMPTY
+        # values in `changes` are masked by the service that recorded them
+        return format_html_join(
+            "",
+            "<div><code>{}</code>: {} → {}</div>",
+            (
+                (name, _short(pair, 0), _short(pair, 1))
+                for name, pair in sorted(obj.changes.items())
+            ),
+        )
+
+
+def _short(pair: Any, index: int) -> str:
+    if isinstance(pair, list | tuple) and len(pair) > index:
+        value = pair[index]
+    else:
+        value = pair if index == 1 else None
+    text = EMPTY if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+class ScreeningInline(ReadOnlyInline):
+    model = Screening
+    verbose_name_plural = "screenings (latest 50)"
+    fields = (
+        "created_at",
+        "trigger",
+        "outcome",
+        "score",
+        "threshold",
+        "heaviest_attribute",
+        "matched_entries",
+    )
+
+    @admin.display(description="matched entries")
+    def matched_entries(self, obj: Screening) -> SafeString | str:
+        # one line per entry: id, attribute, how it matched and with what similarity, effect
+        rows = [m for m in obj.matches or [] if isinstance(m, dict)]
+        if not rows:
+            return EMPTY
+        return format_html_join(
+            "",
+            "<div>entry #{} <code>{}</code> {} match via {} ({}%) → {}{}</div>",
+            (
+                (
+                    m.get("entry_id", "?"),
+                    m.get("entity_attribute", ""),
+                    m.get("match", ""),
+                    m.get("matcher", ""),
+                    _percent(m.get("similarity")),
+                    m.get("action", ""),
+                    f" +{m['weight']}" if m.get("weight") else "",
+                )
+                for m in rows
+            ),
+        )
+
+
+def _percent(value: Any) -> str:
+    try:
+        return f"{float(value):.0f}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+class RiskExemptionInline(ReadOnlyInline):
+    model = RiskExemption
+    verbose_name_plural = "risk exemptions (latest 50)"
+    fields = (
+        "granted_at",
+        "granted_by",
+        "expires_at",
+        "reason",
+        "ended_at",
+        "ended_by",
+        "end_cause",
+        "ended_reason",
+    )
+    select_related = ("granted_by", "ended_by")
+
+
+class UserNoteInline(ReadOnlyInline):
+    model = UserNote
+    verbose_name_plural = "notes (latest 50)"
+    fields = ("at", "author", "text")
+    select_related = ("author",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operator forms
+# ---------------------------------------------------------------------------------------------
+
+
+class StatusChangeForm(ReasonForm):
+    to_status = forms.ChoiceField(label="New status")
+    sub_status = forms.ChoiceField(
+        label="Sub-status",
+        required=False,
+        help_text="Leave empty for the sub-status the lifecycle gives the new status.",
+    )
+    field_order = ("to_status", "sub_status", "reason")
+
+    def __init__(self, *args: Any, targets: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["to_status"]).choices = [(t, t) for t in targets]
+        cast(forms.ChoiceField, self.fields["sub_status"]).choices = [
+            ("", "—"),
+            *SubStatus.choices,
+        ]
+
+
+class KycDecisionForm(ReasonForm):
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve KYC"), ("reject", "Reject KYC")], widget=forms.RadioSelect
+    )
+    field_order = ("decision", "reason")
+
+
+class RiskReviewForm(ReasonForm):
+    outcome = forms.ChoiceField(
+        choices=[
+            (RiskStatus.CLEARED, "Clear (CLEARED)"),
+            (RiskStatus.REJECTED, "Reject (REJECTED)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    field_order = ("outcome", "reason")
+
+
+class ExemptionForm(ReasonForm):
+    decision = forms.ChoiceField(
+        choices=[("grant", "Grant an exemption"), ("revoke", "Revoke the active exemption")],
+        widget=forms.RadioSelect,
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        help_text="Needed to grant: when the exemption ends (YYYY-MM-DD HH:MM, UTC).",
+    )
+    field_order = ("decision", "expires_at", "reason")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "grant":
+            expires_at = data.get("expires_at")
+            if expires_at is None:
+                self.add_error("expires_at", "An exemption needs an expiry.")
+            elif expires_at <= timezone.now():
+                self.add_error("expires_at", "The expiry must be in the future.")
+        return data
+
+
+class VerifyContactForm(ReasonForm):
+    email = forms.BooleanField(required=False, label="Email verified")
+    mobile = forms.BooleanField(required=False, label="Mobile verified")
+    field_order = ("email", "mobile", "reason")
+
+
+class WalletForm(ReasonForm):
+    at = forms.DateTimeField(
+        label="Wallet created at",
+        required=False,
+        help_text="Empty for now. The user's names are frozen from then on.",
+    )
+    field_order = ("at", "reason")
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), max_length=5000)
+
+    def clean_text(self) -> str:
+        text = str(self.cleaned_data["text"]).strip()
+        if not text:
+            raise ValidationError("Write a note.")
+        return text
+
+
+# ---------------------------------------------------------------------------------------------
+# The users admin
+# ---------------------------------------------------------------------------------------------
 
 
 @admin.register(AccountHolder)
@@ -89,62 +580,670 @@ class AccountHolderAdmin(admin.ModelAdmin):
     list_display = (
         "public_id",
         "program",
-        "masked_name",
-        "masked_email",
-        "masked_mobile",
-        "status",
-        "kyc_status",
-        "risk_status",
+        "name",
+        "email_masked",
+        "mobile_masked",
+        "status_badge",
+        "kyc_badge",
+        "risk_badge",
         "created_at",
     )
-    list_filter = ("program", "status", "kyc_status", "risk_status")
+    list_filter = ("program", "status", "kyc_status", "risk_status", CreatedWithinFilter)
     list_select_related = ("program",)
-    search_fields = (
-        "=public_id",
-        "=email",
-        "=mobile",
-        "=customer_id",
-        "=client_ref_id",
-        "last_name",
-    )
+    list_per_page = 50
+    # The box is drawn when search_fields is set; `get_search_results` does the routing.
+    search_fields = ("=public_id",)
+    search_help_text = SEARCH_HELP
+    sortable_by = ("public_id", "created_at")
     show_full_result_count = False
-    date_hierarchy = None
-    readonly_fields = (
-        "public_id",
-        "program",
-        "status",
-        "sub_status",
-        "kyc_status",
-        "kyc_sub_status",
-        "risk_status",
-        "is_email_verified",
-        "is_mobile_verified",
-        "created_at",
-        "updated_at",
-        "row_version",
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    actions = ("lock_users", "suspend_users", "block_users", "reactivate_users")
+
+    fieldsets = (
+        (
+            None,
+            {"fields": ("public_id", "program", "type", "created_at", "updated_at", "row_version")},
+        ),
+        (
+            "Status, KYC and risk (changed only through the workflows above)",
+            {
+                "fields": (
+                    ("status", "sub_status"),
+                    ("kyc_status", "kyc_sub_status", "kyc_processed_at"),
+                    "risk_status",
+                    ("is_email_verified", "is_mobile_verified"),
+                    "wallet_created_at",
+                    ("transaction_status", "transaction_sub_status"),
+                )
+            },
+        ),
+        (
+            "Identity",
+            {
+                "fields": (
+                    ("salutation", "title"),
+                    ("first_name", "middle_name", "last_name"),
+                    ("maiden_name", "preferred_name"),
+                    ("gender", "marital_status", "nationality"),
+                    ("birth_date", "birth_place", "birth_country"),
+                )
+            },
+        ),
+        ("Contact", {"fields": ("email", ("mobile_country_code", "mobile"))}),
+        (
+            "Parents",
+            {
+                "fields": (
+                    (
+                        "mothers_first_name",
+                        "mothers_middle_name",
+                        "mothers_last_name",
+                        "mothers_maiden_name",
+                    ),
+                    ("fathers_first_name", "fathers_middle_name", "fathers_last_name"),
+                )
+            },
+        ),
+        (
+            "Employer and finances",
+            {
+                "fields": (
+                    ("employment_type", "occupation", "job_title"),
+                    ("employer_name", "employer_nature_of_business"),
+                    ("volume_of_assets", "main_income_source", "annual_income"),
+                    ("social_professional_category", "purpose_of_account"),
+                    "country_of_residence",
+                )
+            },
+        ),
+        (
+            "Tax and regulatory",
+            {
+                "fields": (
+                    ("fatca_crs_relevant", "fatca_crs_confirmation_date"),
+                    "pep",
+                    "data_terms_signed_date",
+                )
+            },
+        ),
+        (
+            "Partner references",
+            {"fields": (("client_ref_id", "customer_id"), ("partner_id", "agent_id"))},
+        ),
+        (
+            "Licensing provider",
+            {
+                "fields": (
+                    "provider_reference_id",
+                    "provider_account_number",
+                    "provider_posting_status",
+                )
+            },
+        ),
+        ("Metadata", {"classes": ("collapse",), "fields": ("metadata", "created_by")}),
     )
-    exclude = ("password",)
-    inlines = [
+    inlines = (
         IdentificationInline,
         AddressInline,
+        TaxResidencyInline,
+        DocumentInline,
         StatusChangeInline,
+        ScreeningInline,
+        RiskExemptionInline,
         PendingUpdateInline,
         UserEventInline,
-    ]
+        UserNoteInline,
+    )
+
+    # -- list columns -------------------------------------------------------------------------
 
     @admin.display(description="name")
-    def masked_name(self, obj: AccountHolder) -> str:
-        first = (obj.first_name or "")[:1]
-        return f"{first}. {obj.last_name or ''}".strip() if first else (obj.last_name or "—")
+    def name(self, obj: AccountHolder) -> str:
+        return mask_name(obj.first_name, obj.last_name)
 
     @admin.display(description="email")
-    def masked_email(self, obj: AccountHolder) -> str:
+    def email_masked(self, obj: AccountHolder) -> str:
         return mask_email(obj.email)
 
     @admin.display(description="mobile")
-    def masked_mobile(self, obj: AccountHolder) -> str:
-        return f"+{obj.mobile_country_code} {mask_tail(obj.mobile)}" if obj.mobile else "—"
+    def mobile_masked(self, obj: AccountHolder) -> str:
+        return mask_mobile(obj.mobile_country_code, obj.mobile)
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
-        # users are created through the API, where every rule and screening applies
+    @admin.display(description="status")
+    def status_badge(self, obj: AccountHolder) -> SafeString:
+        return status_badge(obj)
+
+    @admin.display(description="KYC")
+    def kyc_badge(self, obj: AccountHolder) -> SafeString:
+        return kyc_badge(obj)
+
+    @admin.display(description="risk")
+    def risk_badge(self, obj: AccountHolder) -> SafeString:
+        return risk_badge(obj)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def get_changelist(
+        self, request: HttpRequest, **kwargs: Any
+    ) -> type[IndexedOrderingChangeList]:
+        return IndexedOrderingChangeList
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountHolder]:
+        return super().get_queryset(request).select_related("program")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        if not search_term.strip():
+            return queryset, False
+        return search_users(queryset, search_term), False
+
+    # -- permissions --------------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # users are created through the API, where every rule and the screening apply
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # read-only: see the module docstring; operators act through the workflows
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_lock_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_LOCK) or request.user.has_perm(PERM_CHANGE_STATUS)
+
+    def has_change_status_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_CHANGE_STATUS)
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_REVIEW)
+
+    def has_add_note_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_ADD_NOTE)
+
+    # -- bulk status actions ------------------------------------------------------------------
+
+    @admin.action(permissions=["lock"], description="Lock selected users")
+    def lock_users(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk_status(request, queryset, "lock_users", Status.LOCKED, "locked")
+
+    @admin.action(permissions=["change_status"], description="Suspend selected users")
+    def suspend_users(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk_status(request, queryset, "suspend_users", Status.SUSPENDED, "suspended")
+
+    @admin.action(permissions=["change_status"], description="Block selected users")
+    def block_users(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk_status(request, queryset, "block_users", Status.BLOCKED, "blocked")
+
+    @admin.action(permissions=["lock"], description="Re-activate (unlock) selected users")
+    def reactivate_users(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk_status(
+            request, queryset, "reactivate_users", Status.ACTIVE, "re-activated"
+        )
+
+    def _bulk_status(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[AccountHolder],
+        action: str,
+        to_status: str,
+        verb: str,
+    ) -> HttpResponse | None:
+        users = list(queryset.select_related("program")[: MAX_BULK + 1])
+        if len(users) > MAX_BULK:
+            self.message_user(
+                request,
+                f"Select at most {MAX_BULK} users at a time (narrow the list with filters).",
+                messages.ERROR,
+            )
+            return None
+        confirmed = request.POST.get("confirm") == "yes"
+        form = ReasonForm(request.POST if confirmed else None)
+        if confirmed and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            outcome = BulkOutcome(verb)
+            for user in users:
+                if user.status == to_status:
+                    outcome.unchanged.append((user.public_id, f"already {to_status}"))
+                    continue
+                try:
+                    change_user_status(
+                        user=user, to_status=to_status, operator=operator_of(request), reason=reason
+                    )
+                except (ApiError, ValidationError, PermissionDenied) as exc:
+                    outcome.refused.append((user.public_id, refusal_text(exc)))
+                else:
+                    outcome.done.append(user.public_id)
+            outcome.report(request)
+            return None
+        return confirmation_page(
+            self,
+            request,
+            action=action,
+            title=f"{BULK_TITLES[action]}: give a reason",
+            form=form,
+            rows=[
+                (u.pk, u.public_id, mask_name(u.first_name, u.last_name), u.status) for u in users
+            ],
+            headers=("user", "name", "current status"),
+        )
+
+    # -- per-user workflows -------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        def view(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+            return self.admin_site.admin_view(func)
+
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<path:object_id>/status/", view(self.status_view), name=f"{prefix}_status"),
+            path("<path:object_id>/kyc/", view(self.kyc_view), name=f"{prefix}_kyc"),
+            path("<path:object_id>/risk/", view(self.risk_view), name=f"{prefix}_risk"),
+            path(
+                "<path:object_id>/exemption/",
+                view(self.exemption_view),
+                name=f"{prefix}_exemption",
+            ),
+            path("<path:object_id>/verify/", view(self.verify_view), name=f"{prefix}_verify"),
+            path("<path:object_id>/wallet/", view(self.wallet_view), name=f"{prefix}_wallet"),
+            path("<path:object_id>/note/", view(self.note_view), name=f"{prefix}_note"),
+            *super().get_urls(),
+        ]
+
+    def operator_tools(self, request: HttpRequest, user: AccountHolder) -> list[tuple[str, str]]:
+        """(label, url) of the workflows this operator may start on this user."""
+        tools: list[tuple[str, str]] = []
+
+        def url(name: str) -> str:
+            return reverse(f"admin:users_accountholder_{name}", args=[user.pk])
+
+        if self.has_lock_permission(request) and operator_targets(operator_of(request), user):
+            tools.append(("Change status", url("status")))
+        if self.has_review_permission(request) and not user.is_terminal:
+            tools.append(("KYC decision", url("kyc")))
+            if user.risk_status == RiskStatus.PENDING:
+                tools.append(("Risk review", url("risk")))
+            tools.append(("Risk exemption", url("exemption")))
+            if not (user.is_email_verified and user.is_mobile_verified):
+                tools.append(("Mark verified", url("verify")))
+            if user.wallet_created_at is None:
+                tools.append(("Wallet created", url("wallet")))
+        if self.has_add_note_permission(request):
+            tools.append(("Add note", url("note")))
+        return tools
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        user = self.get_object(request, object_id)
+        if user is not None:
+            context["operator_tools"] = self.operator_tools(request, user)
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _user_or_404(self, request: HttpRequest, object_id: str) -> AccountHolder:
+        user = self.get_object(request, object_id)
+        if user is None:
+            raise Http404("No such user.")
+        return user
+
+    def _workflow(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        *,
+        allowed: bool,
+        title: str,
+        make_form: Callable[[Any], forms.Form],
+        perform: Callable[[AccountHolder, dict[str, Any]], str],
+        intro: str = "",
+    ) -> HttpResponse:
+        """A form page for one user: check the permission, run the service, report."""
+        if not allowed:
+            raise PermissionDenied
+        user = self._user_or_404(request, object_id)
+        form = make_form(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = perform(user, form.cleaned_data)
+            except (ApiError, ValidationError, PermissionDenied) as exc:
+                form.add_error(None, refusal_text(exc))
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:users_accountholder_change", args=[user.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "subject": user,
+            "subject_summary": [
+                ("user", user.public_id),
+                ("program", user.program.code),
+                ("name", mask_name(user.first_name, user.last_name)),
+                ("status", status_badge(user)),
+                ("KYC", kyc_badge(user)),
+                ("risk", risk_badge(user)),
+            ],
+            "intro": intro,
+            "form": form,
+            "change_url": reverse("admin:users_accountholder_change", args=[user.pk]),
+        }
+        return TemplateResponse(request, "admin/backoffice/operator_form.html", context)
+
+    def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        user = self._user_or_404(request, object_id)
+        operator = operator_of(request)
+        targets = operator_targets(operator, user) if self.has_lock_permission(request) else []
+
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            before = u.status
+            if data["to_status"] not in operator_targets(operator, u):
+                raise ValidationError(f"{before} → {data['to_status']} is not offered.")
+            change_user_status(
+                user=u,
+                to_status=data["to_status"],
+                operator=operator,
+                reason=data["reason"],
+                sub_status=data["sub_status"] or None,
+            )
+            return f"{u.public_id}: status changed from {before} to {data['to_status']}."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_lock_permission(request) and bool(targets),
+            title="Change status",
+            intro="Only the transitions the lifecycle allows from the current status, "
+            "and that your role covers, are offered.",
+            make_form=lambda data: StatusChangeForm(data, targets=targets),
+            perform=perform,
+        )
+
+    def kyc_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            operator = request.user.get_username()
+            if data["decision"] == "approve":
+                result = kyc.kyc_approve(user=u, operator=operator, reason=data["reason"])
+                return f"{u.public_id}: KYC approved; status {result.status}."
+            kyc.kyc_reject(user=u, operator=operator, reason=data["reason"])
+            return f"{u.public_id}: KYC rejected."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_review_permission(request),
+            title="KYC decision",
+            intro="Approving moves a pending user of a KYC program on to active "
+            "(or to verification_completed while risk-flagged).",
+            make_form=KycDecisionForm,
+            perform=perform,
+        )
+
+    def risk_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            risk_review(
+                user=u,
+                outcome=data["outcome"],
+                operator=operator_of(request),
+                reason=data["reason"],
+            )
+            return f"{u.public_id}: risk review {data['outcome']}."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_review_permission(request),
+            title="Risk review",
+            intro="Clears or rejects a user the risk engine flagged for review (PENDING).",
+            make_form=RiskReviewForm,
+            perform=perform,
+        )
+
+    def exemption_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            if data["decision"] == "grant":
+                exemption_grant(
+                    user=u,
+                    reason=data["reason"],
+                    expires_at=data["expires_at"],
+                    granted_by=operator_of(request),
+                )
+                until = f"{data['expires_at']:%Y-%m-%d %H:%M}"
+                return f"{u.public_id}: risk exemption granted until {until}."
+            exemption = RiskExemption.objects.filter(user=u, ended_at__isnull=True).first()
+            if exemption is None:
+                raise ValidationError("The user has no open exemption to revoke.")
+            exemption_revoke(exemption=exemption, by=operator_of(request), reason=data["reason"])
+            return f"{u.public_id}: risk exemption revoked."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_review_permission(request),
+            title="Risk exemption",
+            intro="While an unexpired exemption holds, a risk-flagged user may be re-activated. "
+            "Granting replaces an open exemption.",
+            make_form=ExemptionForm,
+            perform=perform,
+        )
+
+    def verify_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            kyc.contact_mark_verified(
+                user=u,
+                operator=operator_of(request).get_username(),
+                reason=data["reason"],
+                email=data["email"],
+                mobile=data["mobile"],
+            )
+            which = " and ".join(k for k in ("email", "mobile") if data[k])
+            return f"{u.public_id}: {which} marked verified."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_review_permission(request),
+            title="Mark contact details verified",
+            make_form=VerifyContactForm,
+            perform=perform,
+        )
+
+    def wallet_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            kyc.wallet_created_set(
+                user=u,
+                operator=operator_of(request).get_username(),
+                reason=data["reason"],
+                at=data["at"],
+            )
+            return f"{u.public_id}: wallet creation recorded; names are now frozen."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_review_permission(request),
+            title="Record wallet creation",
+            make_form=WalletForm,
+            perform=perform,
+        )
+
+    def note_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
+            kyc.user_note_add(user=u, author=operator_of(request), text=data["text"])
+            return f"{u.public_id}: note added."
+
+        return self._workflow(
+            request,
+            object_id,
+            allowed=self.has_add_note_permission(request),
+            title="Add a note",
+            make_form=NoteForm,
+            perform=perform,
+        )
+
+
+def confirmation_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    action: str,
+    title: str,
+    form: forms.Form,
+    rows: Iterable[tuple[Any, ...]],
+    headers: Sequence[str],
+) -> TemplateResponse:
+    """The intermediate page of a bulk action: the selection, and a form asking for a reason.
+
+    It posts back to the changelist with the action, the selected ids and `confirm=yes`, the
+    way Django's own delete confirmation does.
+    """
+    rows = list(rows)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "action": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "rows": [row[1:] for row in rows],
+        "selected": [row[0] for row in rows],
+        "headers": headers,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pending updates: the review queue of verified email / mobile changes
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.register(PendingUpdate)
+class PendingUpdateAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "user_link",
+        "field",
+        "requested_value",
+        "status",
+        "requested_at",
+        "decided_at",
+        "decided_by",
+    )
+    list_filter = ("status", "field")
+    list_select_related = ("user", "decided_by")
+    search_fields = ("=public_id", "=user__public_id")
+    search_help_text = "Exact pending-update id or user id."
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    sortable_by = ("requested_at",)
+    actions = ("approve_pending_updates", "reject_pending_updates")
+    fields = (
+        "public_id",
+        "user_link",
+        "field",
+        "requested_value",
+        "reason",
+        "status",
+        "requested_at",
+        "decided_at",
+        "decided_by",
+        "decision_reason",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="user")
+    def user_link(self, obj: PendingUpdate) -> SafeString:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:users_accountholder_change", args=[obj.user_id]),
+            obj.user.public_id,
+        )
+
+    @admin.display(description="value")
+    def requested_value(self, obj: PendingUpdate) -> str:
+        return mask_value(obj.field, obj.value)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PendingUpdate]:
+        return super().get_queryset(request).select_related("user", "decided_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_REVIEW)
+
+    @admin.action(permissions=["review"], description="Approve selected pending updates")
+    def approve_pending_updates(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, "approve_pending_updates", approve=True)
+
+    @admin.action(permissions=["review"], description="Reject selected pending updates")
+    def reject_pending_updates(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, "reject_pending_updates", approve=False)
+
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[PendingUpdate], action: str, *, approve: bool
+    ) -> HttpResponse | None:
+        pendings = list(queryset.select_related("user")[: MAX_BULK + 1])
+        if len(pendings) > MAX_BULK:
+            self.message_user(request, f"Select at most {MAX_BULK} at a time.", messages.ERROR)
+            return None
+        confirmed = request.POST.get("confirm") == "yes"
+        form = ReasonForm(request.POST if confirmed else None)
+        if confirmed and form.is_valid():
+            decide = pending_update_approve if approve else pending_update_reject
+            outcome = BulkOutcome("approved" if approve else "rejected")
+            for pending in pendings:
+                if pending.status != PendingUpdateStatus.PENDING:
+                    outcome.unchanged.append((pending.public_id, f"already {pending.status}"))
+                    continue
+                try:
+                    decide(
+                        pending=pending,
+                        operator=operator_of(request),
+                        reason=form.cleaned_data["reason"],
+                    )
+                except (ApiError, ValidationError) as exc:
+                    outcome.refused.append((pending.public_id, refusal_text(exc)))
+                else:
+                    outcome.done.append(pending.public_id)
+            outcome.report(request)
+            return None
+        return confirmation_page(
+            self,
+            request,
+            action=action,
+            title=("Approve" if approve else "Reject") + " pending updates: give a reason",
+            form=form,
+            rows=[
+                (
+                    p.pk,
+                    p.public_id,
+                    p.user.public_id,
+                    p.field,
+                    mask_value(p.field, p.value),
+                    p.status,
+                )
+                for p in pendings
+            ],
+            headers=("pending update", "user", "field", "value", "status"),
+        )
