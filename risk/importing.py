@@ -241,7 +241,7 @@ def import_rows(
     added_by: User | None = None,
     added_by_label: str = "",
     batch_size: int = 5000,
-    on_row: Callable[[], None] | None = None,
+    on_row: Callable[[], object] | None = None,
 ) -> ImportReport:
     """Validate and insert rows; returns the counts and the rejected rows with their lines."""
     from risk.services import bump_list_version

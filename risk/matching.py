@@ -34,12 +34,23 @@ logger = logging.getLogger(__name__)
 # Recorded with every screening; bump when keys or the similarity rule change.
 MATCHER_VERSION = "onboard-1"
 
-# A fuzzy candidate matches when the rapidfuzz ratio of the names (spacing or token order
-# ignored, whichever is closer) reaches FUZZY_MIN_RATIO, or when both names have the same
-# phonetic key and their ratio reaches FUZZY_MIN_RATIO_SAME_SOUND (spelling variants:
-# Mohammed / Muhammad, Aleksandr / Alexander). Tuned on tests/risk/corpus.csv.
-FUZZY_MIN_RATIO = 88.0
-FUZZY_MIN_RATIO_SAME_SOUND = 70.0
+# The fuzzy decision (tuned on tests/risk/corpus.csv). Two names match when
+# - they have the same number of words and, paired in written order or in sorted order, every
+#   pair of words matches; or
+# - their word counts differ (spacing: Mary Ann / Maryann) and, written without spaces, they
+#   match as one word.
+# Two words match when they are similar enough (rapidfuzz ratio FUZZY_MIN_WORD_RATIO), or sound
+# the same and are not too different in writing (FUZZY_MIN_WORD_RATIO_SAME_SOUND: Mohammed /
+# Muhammad, Aleksandr / Alexander, Stephen / Steven); short words (SHORT_WORD letters or fewer)
+# need more (a letter is a large share of them). Never when they start with different sounds
+# (Fernandez / Hernandez) or end differently in a way that makes another name (Carl / Carla,
+# Maria / Mario, Anders / Andersen). Judging word by word keeps a shared last name from
+# carrying a different first name (John Smith / Jane Smith).
+FUZZY_MIN_WORD_RATIO = 85.0
+FUZZY_MIN_WORD_RATIO_SAME_SOUND = 70.0
+SHORT_WORD = 4
+FUZZY_MIN_SHORT_WORD_RATIO = 90.0
+FUZZY_MIN_SHORT_WORD_RATIO_SAME_SOUND = 80.0
 # Deletion keys only for phonetic keys this long; shorter ones would match too widely.
 MIN_KEY_FOR_DELETIONS = 5
 # Safety cap on fuzzy candidates per screening (names that sound alike); logged when hit.
@@ -83,14 +94,17 @@ def _initial_cluster(text: str) -> str:
     return text
 
 
-def phonetic(token: str) -> str:
-    """A Metaphone-like sound key of one folded token: `mohammed` → `MMT`, `alexander` → `ALKSNTR`.
+def phonetic(token: str, *, hard_ch: bool = False) -> str:
+    """A Metaphone-like sound key of one folded token: `mohammed` → `MT`, `alexander` → `ALKSNTR`.
 
     Vowels after the first letter are dropped and a leading vowel becomes `A`, so vowel
     spelling variants agree; repeated letters collapse. Digits are kept as they are.
+    `hard_ch` reads `ch` as `k` (Michail, Nicholas) instead of `sh` (Chaikovsky, Gorbachev).
     """
     text = _initial_cluster(token)
     text = text.replace("x", "ks")
+    if hard_ch:
+        text = _SOFT_CH.sub(r"\1k", text)
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     if not text:
@@ -102,47 +116,140 @@ def phonetic(token: str) -> str:
     return _REPEATS.sub(r"\1", first + rest).upper()
 
 
+# `ch` not part of `sch` / `tch`: the letters whose reading is ambiguous
+_SOFT_CH = re.compile(r"(^|[^st])ch")
+
+
+def sounds_of(word: str) -> tuple[str, ...]:
+    """The word's sound keys: one, or two when `ch` could be read either way."""
+    primary = phonetic(word)
+    if _SOFT_CH.search(word):
+        alternate = phonetic(word, hard_ch=True)
+        if alternate != primary:
+            return (primary, alternate)
+    return (primary,)
+
+
+def _comparable(word: str) -> str:
+    # a final y and i transliterate one letter (Sergey / Sergei, Dmitry / Dmitri)
+    return word[:-1] + "i" if word.endswith("y") and len(word) > 1 else word
+
+
 @dataclass(frozen=True)
 class NameForms:
     """The forms of one name the fuzzy tier compares."""
 
+    words: tuple[str, ...]  # folded words, in the written order, final y as i
+    sounds: tuple[tuple[str, ...], ...]  # sound keys of each word (see sounds_of)
     compact: str  # folded, spaces removed, in the written order
-    sorted_compact: str  # folded tokens sorted, joined
-    sound: str  # phonetic keys of the tokens, sorted, joined
-    sound_compact: str  # phonetic key of the whole name with spaces removed
 
     @classmethod
     def of(cls, value: str) -> NameForms:
-        words = tokens(value)
-        sounds = sorted(phonetic(w) for w in words)
+        words = tuple(tokens(value))
         return cls(
-            compact="".join(words),
-            sorted_compact="".join(sorted(words)),
-            sound="".join(sounds),
-            sound_compact=phonetic("".join(words)),
+            words=tuple(_comparable(w) for w in words),
+            sounds=tuple(sounds_of(w) for w in words),
+            compact=_comparable("".join(words)),
         )
+
+    def sound_keys(self, limit: int = 4) -> set[str]:
+        """The sorted-and-joined word sounds, one per reading (at most `limit`)."""
+        combos: list[list[str]] = [[]]
+        for variants in self.sounds:
+            combos = [[*c, v] for c in combos for v in variants][:limit]
+        return {"".join(sorted(c)) for c in combos if any(c)}
 
 
 def candidate_keys(value: str) -> set[str]:
-    """The keys under which a name is indexed and looked up (BlacklistToken.key)."""
+    """The keys under which a name is indexed and looked up (BlacklistToken.key).
+
+    Two names that can match share a key: the sorted word sounds (word order and spelling
+    variants), the sound of the name without spaces (spacing variants), and the sorted word
+    sounds with one letter deleted (one consonant typo, as in SymSpell).
+    """
     forms = NameForms.of(value)
-    keys = {k for k in (forms.sound, forms.sound_compact) if k}
-    if len(forms.sound) >= MIN_KEY_FOR_DELETIONS:
-        keys.update(forms.sound[:i] + forms.sound[i + 1 :] for i in range(len(forms.sound)))
+    keys: set[str] = set()
+    for sound in forms.sound_keys():
+        keys.add(sound)
+        if len(sound) >= MIN_KEY_FOR_DELETIONS:
+            keys.update(sound[:i] + sound[i + 1 :] for i in range(len(sound)))
+    keys.update(k for k in sounds_of(forms.compact) if k)
     return {k[:64] for k in keys}
 
 
-def similarity(a: NameForms, b: NameForms) -> float:
-    """0 to 100: the closer of the written-order and token-sorted comparisons."""
-    return max(fuzz.ratio(a.compact, b.compact), fuzz.ratio(a.sorted_compact, b.sorted_compact))
+_VOWEL_END = frozenset("aeiou")
+
+
+def _different_names(a: str, b: str) -> bool:
+    """Endings that make another name rather than a spelling variant."""
+    a_vowel, b_vowel = a[-1] in _VOWEL_END, b[-1] in _VOWEL_END
+    if a_vowel != b_vowel or (a_vowel and a[-1] != b[-1]):
+        return True  # Carl / Carla, Maria / Mario, Michael / Michelle
+    shorter, longer = sorted((a, b), key=len)
+    return longer.startswith(shorter) and len(longer) - len(shorter) >= 2  # Anders / Andersen
+
+
+def _word_score(
+    a: str, a_sounds: tuple[str, ...], b: str, b_sounds: tuple[str, ...]
+) -> float | None:
+    """The similarity of two words when they match, else None."""
+    if a == b:
+        return 100.0
+    if _different_names(a, b):
+        return None
+    if not {s[:1] for s in a_sounds} & {s[:1] for s in b_sounds}:
+        return None  # Fernandez / Hernandez
+    score = fuzz.ratio(a, b)
+    short = min(len(a), len(b)) <= SHORT_WORD
+    if score >= (FUZZY_MIN_SHORT_WORD_RATIO if short else FUZZY_MIN_WORD_RATIO):
+        return score
+    same_sound = bool(set(a_sounds) & set(b_sounds))
+    floor = FUZZY_MIN_SHORT_WORD_RATIO_SAME_SOUND if short else FUZZY_MIN_WORD_RATIO_SAME_SOUND
+    if same_sound and score >= floor:
+        return score
+    return None
+
+
+def _paired_score(pairs: Iterable[tuple[tuple[str, tuple[str, ...]], ...]]) -> float | None:
+    scores = []
+    for (a, a_sounds), (b, b_sounds) in pairs:
+        score = _word_score(a, a_sounds, b, b_sounds)
+        if score is None:
+            return None
+        scores.append(score)
+    return min(scores) if scores else None
 
 
 def names_match(a: NameForms, b: NameForms) -> tuple[bool, float]:
-    score = similarity(a, b)
-    if score >= FUZZY_MIN_RATIO:
-        return True, score
-    same_sound = bool(a.sound) and (a.sound == b.sound or a.sound_compact == b.sound_compact)
-    return same_sound and score >= FUZZY_MIN_RATIO_SAME_SOUND, score
+    """Whether two names match (see FUZZY_MIN_WORD_RATIO), and their similarity 0 to 100."""
+    if not a.compact or not b.compact:
+        return False, 0.0
+    if a.compact == b.compact:
+        return True, 100.0
+    if len(a.words) != len(b.words):
+        score = _word_score(a.compact, sounds_of(a.compact), b.compact, sounds_of(b.compact))
+        return score is not None, float(score or fuzz.ratio(a.compact, b.compact))
+    left = list(zip(a.words, a.sounds, strict=True))
+    right = list(zip(b.words, b.sounds, strict=True))
+    best: float | None = None
+    for key in (None, _by_word, _by_sound):
+        if key is None:
+            paired = _paired_score(zip(left, right, strict=True))
+        else:
+            paired = _paired_score(zip(sorted(left, key=key), sorted(right, key=key), strict=True))
+        if paired is not None and (best is None or paired > best):
+            best = paired
+    if best is None:
+        return False, float(fuzz.ratio(a.compact, b.compact))
+    return True, float(best)
+
+
+def _by_word(item: tuple[str, tuple[str, ...]]) -> str:
+    return item[0]
+
+
+def _by_sound(item: tuple[str, tuple[str, ...]]) -> tuple[str, str]:
+    return (item[1][0], item[0])
 
 
 # --- look-ups -----------------------------------------------------------------------------

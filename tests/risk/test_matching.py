@@ -1,0 +1,267 @@
+"""The matcher: tiers, scope, the labelled corpus gate, and constant cost."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from risk.matching import (
+    NameForms,
+    candidate_keys,
+    entry_matches_value,
+    find_matches,
+    names_match,
+    phonetic,
+)
+from risk.models import BlacklistEntry, BlacklistToken
+from risk.normalize import fold
+from tests.factories import ProgramFactory
+from tests.risk.helpers import listed, values
+
+CORPUS = Path(__file__).with_name("corpus.csv")
+MIN_PRECISION = 0.95
+MIN_RECALL = 0.90
+
+
+def _corpus() -> list[dict[str, str]]:
+    with CORPUS.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _fuzzy_matches(listed_value: str, screened: str) -> bool:
+    """The fuzzy tier's verdict exactly as screening reaches it: equal folded keys, or a
+    shared candidate key (the index look-up) and a positive similarity decision."""
+    if fold(listed_value) == fold(screened):
+        return True
+    if not candidate_keys(listed_value) & candidate_keys(screened):
+        return False
+    return names_match(NameForms.of(listed_value), NameForms.of(screened))[0]
+
+
+def test_corpus_is_large_and_covers_every_category() -> None:
+    rows = _corpus()
+    assert len(rows) >= 200
+    categories = {r["category"] for r in rows}
+    assert {
+        "diacritics",
+        "case",
+        "spacing",
+        "order",
+        "transliteration",
+        "typo",
+        "near_miss",
+        "unrelated",
+    } <= categories
+    assert sum(r["expected"] == "0" for r in rows) >= 80  # plenty of must-not-match pairs
+
+
+def test_corpus_precision_and_recall_gate() -> None:
+    tp = fp = fn = 0
+    misses: list[str] = []
+    for row in _corpus():
+        expected = row["expected"] == "1"
+        got = _fuzzy_matches(row["listed"], row["screened"])
+        if got and expected:
+            tp += 1
+        elif got:
+            fp += 1
+            misses.append(f"false positive: {row['listed']} / {row['screened']}")
+        elif expected:
+            fn += 1
+            misses.append(f"false negative: {row['listed']} / {row['screened']}")
+    precision = tp / (tp + fp)
+    recall = tp / (tp + fn)
+    assert precision >= MIN_PRECISION, misses
+    assert recall >= MIN_RECALL, misses
+
+
+@pytest.mark.parametrize("category", ["diacritics", "case", "spacing", "order"])
+def test_every_pair_of_the_easy_categories_matches(category: str) -> None:
+    for row in _corpus():
+        if row["category"] == category:
+            assert _fuzzy_matches(row["listed"], row["screened"]), row
+
+
+@pytest.mark.parametrize(
+    ("word", "key"),
+    [
+        ("mohammed", "MT"),
+        ("muhammad", "MT"),
+        ("alexander", "ALKSNTR"),
+        ("aleksandr", "ALKSNTR"),
+        ("ivanoff", "AFNF"),
+        ("ivanov", "AFNF"),
+        ("tchaikovsky", "XKFSK"),
+        ("chaikovsky", "XKFSK"),
+        ("knight", "NKT"),
+        ("xavier", "SFR"),
+    ],
+)
+def test_phonetic_keys(word: str, key: str) -> None:
+    assert phonetic(word) == key
+
+
+def test_names_match_reports_similarity() -> None:
+    matched, score = names_match(NameForms.of("Mohammed"), NameForms.of("Muhammad"))
+    assert matched and 70 <= score < 100
+    matched, score = names_match(NameForms.of("Ada Lovelace"), NameForms.of("Lovelace Ada"))
+    assert matched and score == 100
+    assert not names_match(NameForms.of("John Smith"), NameForms.of("Jane Smith"))[0]
+
+
+# --- database tiers ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_exact_compares_canonical_forms(seeded: None) -> None:
+    program = ProgramFactory()
+    listed("email", "Ada@Example.com")
+    listed("mobile", "+65 9123 4567")
+    listed("id_number", "s1234567-d")
+    listed("first_name", "Zoë")
+    found = find_matches(
+        program=program,
+        values=values(
+            email="ada@example.COM",
+            mobile="6591234567",
+            id_number="S 1234567 D",
+            first_name="zoë",  # exact names keep their case: no match
+        ),
+    )
+    assert sorted(m.entity_attribute for m in found) == [
+        "customer.email",
+        "customer.id_number",
+        "customer.mobile",
+    ]
+    assert {m.matcher for m in found} == {"exact"}
+
+
+@pytest.mark.django_db
+def test_normalized_folds_case_accents_punctuation_and_spacing(seeded: None) -> None:
+    program = ProgramFactory()
+    entry = listed("last_name", "O'Brien-Søren", match="normalized")
+    for screened in ("obrien soren", "O BRIEN SØREN", "Obriensoren"):
+        found = find_matches(program=program, values=values(last_name=screened))
+        assert [m.entry_id for m in found] == [entry.pk], screened
+    assert find_matches(program=program, values=values(first_name="obrien soren")) == []
+
+
+@pytest.mark.django_db
+def test_fuzzy_tier_finds_name_variants_through_the_token_index(seeded: None) -> None:
+    program = ProgramFactory()
+    entry = listed("last_name", "Mohammed", match="fuzzy", action="score", weight=10)
+    assert BlacklistToken.objects.filter(entry=entry).exists()
+    found = find_matches(program=program, values=values(last_name="Muhammad"))
+    assert [(m.entry_id, m.matcher) for m in found] == [(entry.pk, "fuzzy")]
+    assert 70 <= found[0].similarity < 100
+    assert find_matches(program=program, values=values(last_name="Mahmoud")) == []
+    # fuzzy entries are per attribute too
+    assert find_matches(program=program, values=values(first_name="Muhammad")) == []
+
+
+@pytest.mark.django_db
+def test_scope_global_and_own_program_only(seeded: None) -> None:
+    alpha, beta = ProgramFactory(code="alpha"), ProgramFactory(code="beta")
+    everywhere = listed("email", "g@example.com")
+    alpha_only = listed("email", "a@example.com", program=alpha)
+    screened = values(email=["g@example.com", "a@example.com"])
+    assert {m.entry_id for m in find_matches(program=alpha, values=screened)} == {
+        everywhere.pk,
+        alpha_only.pk,
+    }
+    assert {m.entry_id for m in find_matches(program=beta, values=screened)} == {everywhere.pk}
+    found = find_matches(program=alpha, values=screened)
+    assert {m.program_scoped for m in found} == {True, False}
+
+
+@pytest.mark.django_db
+def test_inactive_entries_do_not_match(seeded: None) -> None:
+    program = ProgramFactory()
+    entry = listed("email", "ada@example.com")
+    fuzzy = listed("first_name", "Mohammed", match="fuzzy")
+    BlacklistEntry.objects.filter(pk__in=[entry.pk, fuzzy.pk]).update(is_active=False)
+    assert find_matches(program=program, values=values(email="ada@example.com")) == []
+    assert find_matches(program=program, values=values(first_name="Muhammad")) == []
+
+
+@pytest.mark.django_db
+def test_entry_matches_value_agrees_with_the_index(seeded: None) -> None:
+    exact = listed("email", "Ada@example.com")
+    fuzzy = listed("last_name", "Aleksandrov", match="fuzzy")
+    assert entry_matches_value(exact, "ADA@example.com")
+    assert not entry_matches_value(exact, "ada2@example.com")
+    assert entry_matches_value(fuzzy, "Alexandrov")
+    assert not entry_matches_value(fuzzy, "Alexeev")
+
+
+# --- constant cost -------------------------------------------------------------------------
+
+
+def _fill(n: int, program_code: str) -> None:
+    """n entries of every kind, none matching the screened values below."""
+    rows = []
+    for i in range(n):
+        rows.append(
+            BlacklistEntry(
+                entity_attribute="customer.email",
+                value=f"x{i}@example.com",
+                value_normalized=f"x{i}@example.com",
+                action="block",
+            )
+        )
+        rows.append(
+            BlacklistEntry(
+                entity_attribute="customer.last_name",
+                value=f"Name{i}",
+                value_normalized=f"name{i}",
+                match="normalized",
+                action="score",
+                weight=5,
+            )
+        )
+    BlacklistEntry.objects.bulk_create(rows)
+    fuzzy = [
+        BlacklistEntry(
+            entity_attribute="customer.first_name",
+            value=f"Fuzzy{i}",
+            value_normalized=f"fuzzy{i}",
+            match="fuzzy",
+            action="score",
+            weight=5,
+        )
+        for i in range(n)
+    ]
+    BlacklistEntry.objects.bulk_create(fuzzy)
+    from risk.matching import index_keys
+
+    BlacklistToken.objects.bulk_create(index_keys(BlacklistEntry.objects.filter(match="fuzzy")))
+
+
+SCREENED = values(
+    first_name="Muhammad",
+    middle_name="Ann",
+    last_name="Lovelace",
+    email="ada@example.com",
+    mobile="6591234567",
+    id_number=["S1234567D", "E1234567"],
+    nationality="SGP",
+    birthday="1990-01-31",
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [10, 1000])
+def test_query_count_does_not_grow_with_the_list(seeded: None, size: int) -> None:
+    program = ProgramFactory()
+    _fill(size, program.code)
+    listed("last_name", "Lovelace", match="normalized", action="score", weight=10)
+    listed("first_name", "Mohammed", match="fuzzy", action="score", weight=10)
+    with CaptureQueriesContext(connection) as ctx:
+        found = find_matches(program=program, values=SCREENED)
+    assert len(found) == 2
+    # one query for exact/normalized keys, one for fuzzy candidates, whatever the list size
+    assert len(ctx.captured_queries) == 2
