@@ -40,10 +40,10 @@ check: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 
-test: install lint typecheck check
+test: install lint typecheck check browsers
 	$(BIN)/pytest
 
-test-fast: install
+test-fast: install browsers
 	$(BIN)/pytest -x
 
 serve: migrate
@@ -57,6 +57,18 @@ serve: migrate
 # (make would take `make bench --users N` as its own option); or run bench/run.py directly.
 bench: install
 	$(PY) bench/run.py $(ARGS) $(BENCH_ARGS)
+
+# Headless Chromium for the admin browser tests (Playwright drives it): Debian's package,
+# installed once if missing. Playwright's own browser download is never used.
+CHROMIUM ?= /usr/bin/chromium
+browsers:
+	@test -x $(CHROMIUM) || { \
+		echo "== installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		test -x $(CHROMIUM); \
+	}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .mypy_cache .ruff_cache
