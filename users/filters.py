@@ -24,6 +24,7 @@ from users.models import AccountHolder, AccountType, KycStatus, RiskStatus, Stat
 
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 _ALPHA3 = re.compile(r"^[A-Za-z]{3}$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Q_MAX_LENGTH = 100
 
 
@@ -59,8 +60,9 @@ class CreatedBoundField(forms.CharField):
         if not text:
             return None
         try:
-            moment = parse_datetime(text)
-            day = None if moment else parse_date(text)
+            # a bare date first: Python's fromisoformat would read it as midnight
+            day = parse_date(text) if _DATE_ONLY.match(text) else None
+            moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
         if moment is not None:
