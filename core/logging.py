@@ -107,6 +107,16 @@ def safe_traceback(exc: BaseException) -> str:
     return "".join(parts)
 
 
+class ScrubFilter(logging.Filter):
+    """On Django's own loggers: bake the scrubbed message into the record itself, so every
+    handler (not only the JSON one) sees it; `django.request` quotes raw request paths."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = ()
+        return True
+
+
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in request_context.current().items():

@@ -166,7 +166,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "core.logging.RequestContextFilter"},
+        "scrub": {"()": "core.logging.ScrubFilter"},
+    },
     "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "console": {
@@ -178,8 +181,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django logs request bodies nowhere, but 4xx warnings carry paths only; keep them quiet.
-        "django.request": {"level": "ERROR", "propagate": True},
-        "django.server": {"level": "WARNING", "propagate": True},
+        "django.request": {"level": "ERROR", "propagate": True, "filters": ["scrub"]},
+        "django.server": {"level": "WARNING", "propagate": True, "filters": ["scrub"]},
         # At DEBUG it logs every SQL statement with its parameters (PII), whatever the root level.
         "django.db.backends": {"level": "INFO", "propagate": True},
     },

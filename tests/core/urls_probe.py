@@ -38,8 +38,9 @@ class ProbeView(ProgramAPIView):
         if data.get("fail") == "validation":
             raise ApiError.field("email", "resource_user_email_invalid")
         if data.get("fail") == "integrity":
-            _create(self.program, data.get("email"), None)
-            _create(self.program, data.get("email"), None)
+            with transaction.atomic():  # the IntegrityError escapes, the savepoint is undone
+                _create(self.program, data.get("email"), None)
+                _create(self.program, data.get("email"), None)
         try:
             with transaction.atomic():
                 user = _create(self.program, data.get("email"), data.get("first_name"))
