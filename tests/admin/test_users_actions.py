@@ -1,4 +1,4 @@
-"""Bulk status actions: a reason first, the lifecycle service, per-user results, per-group rights."""
+"""Bulk status actions: a reason first, the lifecycle service, per-user results, per-group."""
 
 from __future__ import annotations
 
@@ -136,9 +136,10 @@ def test_support_locks_and_unlocks(support, support_user, program_a) -> None:
     run_action(support, "reactivate_users", [user])
 
     assert statuses(user) == [Status.ACTIVE]
-    assert list(
-        StatusChange.objects.filter(user=user).values_list("actor_id", "to_status")
-    ) == [(support_user.username, Status.ACTIVE), (support_user.username, Status.LOCKED)]
+    assert list(StatusChange.objects.filter(user=user).values_list("actor_id", "to_status")) == [
+        (support_user.username, Status.ACTIVE),
+        (support_user.username, Status.LOCKED),
+    ]
 
 
 def test_support_may_not_reactivate_a_suspended_user(support, program_a) -> None:

@@ -3,9 +3,12 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from backoffice.groups import ADMIN as ADMIN_GROUP
+from backoffice.groups import setup_groups
 from programs.models import ApiClient, Program
 from programs.services import api_client_create, api_client_rotate_secret, program_create
 
@@ -33,6 +36,8 @@ class Command(BaseCommand):
         else:
             secret = api_client_rotate_secret(client=client)
 
+        # operator groups (support / compliance / admin); migrate keeps them too
+        setup_groups()
         user_model = get_user_model()
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         admin, _ = user_model.objects.get_or_create(
@@ -41,6 +46,7 @@ class Command(BaseCommand):
         admin.is_staff = admin.is_superuser = admin.is_active = True
         admin.set_password(password)
         admin.save()
+        admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
 
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  program:       {program.code} ({program.country})")
