@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from users.api import v2
+from users.api import v1, v2
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("v1/users", v1.UsersV1View.as_view(), name="v1-users"),
+    # before the <user_id> route: "test" is the dry run, not an id
+    path("v1/users/test", v1.UsersTestV1View.as_view(), name="v1-users-test"),
+    path("v1/users/<str:user_id>", v1.UserV1View.as_view(), name="v1-user-detail"),
+]
 
 urlpatterns += [
     path("v2/users", v2.UserListCreateV2View.as_view(), name="v2-users"),
