@@ -418,24 +418,24 @@ class ApiClientAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/programs/apiclient/confirm.html", context)
 
-    def change_view(
+    def render_change_form(
         self,
         request: HttpRequest,
-        object_id: str,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
         form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
+        obj: ApiClient | None = None,
     ) -> HttpResponse:
-        context = dict(extra_context or {})
-        client = self.get_object(request, unquote(object_id))
-        if client is not None and self.has_change_permission(request, client):
+        if obj is not None and self.has_change_permission(request, obj):
             context["client_tools"] = [
-                ("Rotate secret", reverse("admin:programs_apiclient_rotate", args=[client.pk])),
+                ("Rotate secret", reverse("admin:programs_apiclient_rotate", args=[obj.pk])),
                 (
-                    "Deactivate" if client.is_active else "Re-activate",
-                    reverse("admin:programs_apiclient_set_active", args=[client.pk]),
+                    "Deactivate" if obj.is_active else "Re-activate",
+                    reverse("admin:programs_apiclient_set_active", args=[obj.pk]),
                 ),
             ]
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(permissions=["change"], description="Deactivate selected API clients")
     def deactivate_clients(self, request: HttpRequest, queryset: QuerySet) -> None:

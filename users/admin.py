@@ -875,18 +875,19 @@ class AccountHolderAdmin(admin.ModelAdmin):
             tools.append(("Add note", url("note")))
         return tools
 
-    def change_view(
+    def render_change_form(
         self,
         request: HttpRequest,
-        object_id: str,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
         form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
+        obj: AccountHolder | None = None,
     ) -> HttpResponse:
-        context = dict(extra_context or {})
-        user = self.get_object(request, object_id)
-        if user is not None:
-            context["operator_tools"] = self.operator_tools(request, user)
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        # here rather than in change_view: the user is already loaded, no second query
+        if obj is not None:
+            context["operator_tools"] = self.operator_tools(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _user_or_404(self, request: HttpRequest, object_id: str) -> AccountHolder:
         user = self.get_object(request, object_id)
