@@ -311,6 +311,7 @@ _SPECIAL_CODES: dict[tuple[str, str], str] = {
     ("birth_date", "future"): "future_birthday_not_allowed",
     ("customer_id", "unique"): "resource_user_customer_id_in_use",
     ("mobile", "pair"): "resource_user_wallet_fund_mobile_insufficient_dependency",
+    ("mobile_country_code", "pair"): "resource_user_wallet_fund_mobile_insufficient_dependency",
     ("names", "frozen"): "resource_user_first_name_last_name_preferred_name_error",
     ("password", "min"): "user_password_below_min_length",
     ("password", "max"): "user_password_above_max_length",
@@ -319,6 +320,8 @@ _SPECIAL_CODES: dict[tuple[str, str], str] = {
 
 
 def code_for(path: str, rule: str) -> str:
+    if rule in ("pair", "date_pair") and path.startswith("identification."):
+        path = ".".join(path.split(".")[:2])  # the pair's code names the document's rank
     special = _SPECIAL_CODES.get((path, rule))
     if special:
         return special

@@ -461,7 +461,22 @@ _TAGS = ["v1 users"]
 # --- views ----------------------------------------------------------------------------------
 
 
+def v1_field_names(error: ApiError) -> ApiError:
+    """The services name fields by canonical path; v1 answers with its own names."""
+    if not error.errors:
+        return error
+    error.errors = [
+        FieldError(fields.v1_name(e.field), e.code, e.description) for e in error.errors
+    ]
+    return error
+
+
 class V1View(ProgramAPIView):
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApiError):
+            exc = v1_field_names(exc)
+        return super().handle_exception(exc)
+
     def actor(self) -> Actor:
         return Actor.api_client(self.client)
 
