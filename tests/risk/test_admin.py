@@ -83,7 +83,10 @@ def test_add_entry_goes_through_the_service(seeded, web, operator) -> None:  # t
         ({"value": "R2D2"}, "value"),
         ({"weight": ""}, "weight"),
         ({"action": "block", "weight": "5"}, "weight"),
-        ({"entity_attribute": "customer.email", "value": "x@example.com", "match": "fuzzy"}, "match"),
+        (
+            {"entity_attribute": "customer.email", "value": "x@example.com", "match": "fuzzy"},
+            "match",
+        ),
         ({"entity_attribute": "customer.mobile", "value": "123", "match": "exact"}, "value"),
     ],
 )
@@ -214,7 +217,8 @@ def test_export_round_trips_through_import(seeded, web, tmp_path) -> None:  # ty
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert {(r["entity_attribute"], r["value"], r["match"], r["action"], r["weight"]) for r in rows} == {
+    got = {(r["entity_attribute"], r["value"], r["match"], r["action"], r["weight"]) for r in rows}
+    assert got == {
         ("customer.email", "ada@example.com", "exact", "block", ""),
         ("customer.last_name", "Mohammed", "fuzzy", "score", "30"),
     }
@@ -375,6 +379,7 @@ def test_screenings_are_read_only_and_explain_the_matches(seeded, web) -> None: 
     body = detail.content.decode()
     assert detail.status_code == 200
     assert f"#{entry.pk}" in body and "customer.last_name" in body
-    assert web.post(reverse("admin:risk_screening_change", args=[screening.pk]), {}).status_code == 403
+    change_url = reverse("admin:risk_screening_change", args=[screening.pk])
+    assert web.post(change_url, {}).status_code == 403
     assert web.get(reverse("admin:risk_screening_add")).status_code == 403
     assert Screening.objects.count() == 1
