@@ -40,12 +40,12 @@ RESPONSE_ONLY = [
 
 
 def put(body: Any) -> V2Write:
-    return parse_v2_body(body, creating=False)
+    return parse_v2_body(body)
 
 
-def failures(body: Any, *, creating: bool = False) -> list[tuple[str, str]]:
+def failures(body: Any) -> list[tuple[str, str]]:
     with pytest.raises(ApiError) as raised:
-        parse_v2_body(body, creating=creating)
+        parse_v2_body(body)
     assert raised.value.is_validation
     return [(e.field, e.code) for e in raised.value.errors]
 
@@ -369,32 +369,9 @@ def test_tax_residencies_replace_the_list() -> None:
     assert put({"tax_residencies": None}).changes["tax_residencies"] is None
 
 
-def test_create_requires_the_v2_base_fields() -> None:
-    assert failures({"first_name": "Ada", "email": "   ", "mobile": None}, creating=True) == [
-        ("type", "resource_user_account_type_required"),
-        ("last_name", "resource_user_last_name_required"),
-        ("preferred_name", "resource_user_preferred_name_required"),
-        ("email", "resource_user_email_required"),
-        ("mobile_country_code", "resource_user_mobile_country_code_required"),
-        ("mobile", "resource_user_mobile_required"),
-    ]
-
-
-def test_update_requires_nothing() -> None:
+def test_nothing_is_required_by_the_parser() -> None:
+    # required fields are judged by the services with every other rule (see test_v2_write)
     assert put({}).changes == {}
-
-
-def test_a_required_field_of_the_wrong_type_is_reported_once() -> None:
-    body = {
-        "type": "customer",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "preferred_name": "Ada",
-        "email": 7,
-        "mobile_country_code": "65",
-        "mobile": "91234567",
-    }
-    assert failures(body, creating=True) == [("email", "resource_user_email_invalid")]
 
 
 def test_reactivation_body_is_exactly_user_id() -> None:

@@ -12,9 +12,6 @@ the same transaction as the update — else `412 precondition_failed` and nothin
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -29,8 +26,10 @@ from rest_framework.response import Response
 
 from core import error_codes
 from core.exceptions import ApiError
+from core.idempotency import idempotent
 from core.schema import error_responses
 from core.views import ProgramAPIView
+from users import selectors, services
 from users.api.v2_parsing import (
     V2ReactivateIn,
     V2UserCreateIn,
@@ -53,7 +52,6 @@ from users.lifecycle import Actor
 from users.models import AccountHolder, Channel, Status, UserEvent
 from users.pagination import PAGING_PARAMS, KeysetPaginator, invalid_param, single_valued
 
-USER_ID = re.compile(r"^[0-9a-f]{32}$")
 TAG = "v2 users"
 
 users_paginator = KeysetPaginator(time_field="created_at", salt="users.v2.list")
@@ -153,15 +151,17 @@ class V2UsersView(ProgramAPIView):
         return Actor.api_client(self.client)
 
     def find_user(self, user_id: str, *, lock: bool = False) -> AccountHolder:
-        if not USER_ID.match(user_id):
+        """The program's user (404s of SPEC §3), with what the response shows."""
+        if not selectors.is_public_id(user_id):
             raise ApiError(error_codes.USER_IMPROPER_ID)
-        queryset = AccountHolder.objects.filter(program=self.program, public_id=user_id)
+        queryset = selectors.users_of(self.program).filter(public_id=user_id)
         if lock:
-            # the program is not locked: only this user's row
+            # only this user's row, not the program's
             queryset = queryset.select_for_update(of=("self",))
         user = with_v2_relations(queryset).first()
         if user is None:
             raise ApiError(error_codes.USER_RECORD_NOT_FOUND)
+        user.program = self.program  # already loaded with the client: no second query
         return user
 
     def user_response(self, user: AccountHolder, status: int = 200) -> Response:
@@ -170,7 +170,9 @@ class V2UsersView(ProgramAPIView):
 
     def fresh(self, user: AccountHolder) -> AccountHolder:
         """The user re-read with everything the response shows (after a write)."""
-        return with_v2_relations(AccountHolder.objects.filter(pk=user.pk)).get()
+        fresh = with_v2_relations(AccountHolder.objects.filter(pk=user.pk)).get()
+        fresh.program = self.program
+        return fresh
 
 
 class UserListCreateV2View(V2UsersView):
@@ -196,7 +198,7 @@ class UserListCreateV2View(V2UsersView):
         params = single_valued(request.query_params, [*UserFilter.base_filters, *PAGING_PARAMS])
         page_request = users_paginator.parse(params)
         filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS}
-        filterset = UserFilter(filters, queryset=AccountHolder.objects.filter(program=self.program))
+        filterset = UserFilter(filters, queryset=selectors.users_of(self.program))
         if not filterset.is_valid():
             name, messages = next(iter(filterset.errors.items()))
             raise invalid_param(name, f"Invalid value for `{name}`: {' '.join(messages)}")
@@ -218,22 +220,13 @@ class UserListCreateV2View(V2UsersView):
             'A body of exactly `{"user_id": ...}` re-activates a locked or suspended user '
             "instead (`200` with the user; an active user is returned unchanged). "
             "Unknown fields, response-only fields included, answer `400` "
-            "`resource_user_unknown_field` per field."
+            "`resource_user_unknown_field` per field. Accepts `Idempotency-Key`."
         ),
         request=PolymorphicProxySerializer(
             component_name="V2UserCreateOrReactivate",
             serializers=[V2UserCreateIn, V2ReactivateIn],
             resource_type_field_name=None,
         ),
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=False,
-                description="Up to 255 characters; the same key and body replay the first answer.",
-            )
-        ],
         responses={
             201: OpenApiResponse(V2UserOut, description="Created."),
             200: OpenApiResponse(V2UserOut, description="Re-activated (or already active)."),
@@ -256,17 +249,18 @@ class UserListCreateV2View(V2UsersView):
             ),
         },
     )
+    @idempotent
     def post(self, request: Request, program: str) -> Response:
         user_id = reactivation_id(request.data)
         if user_id is not None:
-            user = _services().user_reactivate(
+            user = services.user_reactivate(
                 user=self.find_user(user_id), actor=self.actor(), channel=Channel.API_V2
             )
             return self.user_response(self.fresh(user))
-        write = parse_v2_body(request.data, creating=True)
+        write = parse_v2_body(request.data)
         initial = Status.PENDING_VERIFICATION if self.program.kyc_required else Status.ACTIVE
         try:
-            user = _services().user_create(
+            user = services.user_create(
                 program=self.program,
                 changes=write.changes,
                 actor=self.actor(),
@@ -322,18 +316,19 @@ class UserDetailV2View(V2UsersView):
         },
     )
     def put(self, request: Request, program: str, user_id: str) -> Response:
-        if_match = request.headers.get("If-Match")
-        if not USER_ID.match(user_id):
+        if not selectors.is_public_id(user_id):
             raise ApiError(error_codes.USER_IMPROPER_ID)
-        write = parse_v2_body(request.data, creating=False)
+        write = parse_v2_body(request.data)
+        if_match = request.headers.get("If-Match")
+        refusal: ApiError | None = None
         with transaction.atomic():
-            # the lock makes the If-Match check and the write one step: a concurrent
-            # writer waits, then sees the new row_version
+            # The row lock makes the If-Match check and the write one step: a concurrent
+            # writer waits, then finds the new row_version.
             user = self.find_user(user_id, lock=True)
             if if_match is not None and not etag_matches(if_match, etag_for(user)):
                 raise ApiError(error_codes.PRECONDITION_FAILED, headers={"ETag": etag_for(user)})
             try:
-                updated = _services().user_update(
+                user = services.user_update(
                     user=user,
                     changes=write.changes,
                     actor=self.actor(),
@@ -341,8 +336,13 @@ class UserDetailV2View(V2UsersView):
                     catalog=self.catalog,
                 )
             except ApiError as error:
-                raise write.rendered(error) from None
-        return self.user_response(self.fresh(updated))
+                # Caught inside the block on purpose: the service has already rolled back
+                # what it refuses, but a risk-threshold refusal blacklists the user and
+                # that must be committed with this transaction (SPEC §6b).
+                refusal = error
+        if refusal is not None:
+            raise write.rendered(refusal)
+        return self.user_response(self.fresh(user))
 
 
 class UserEventsV2View(V2UsersView):
@@ -365,10 +365,11 @@ class UserEventsV2View(V2UsersView):
     def get(self, request: Request, program: str, user_id: str) -> Response:
         params = single_valued(request.query_params, PAGING_PARAMS)
         page_request = events_paginator.parse(params)
-        if not USER_ID.match(user_id):
+        if not selectors.is_public_id(user_id):
             raise ApiError(error_codes.USER_IMPROPER_ID)
         user_pk = (
-            AccountHolder.objects.filter(program=self.program, public_id=user_id)
+            selectors.users_of(self.program)
+            .filter(public_id=user_id)
             .values_list("pk", flat=True)
             .first()
         )
@@ -389,10 +390,3 @@ def etag_matches(header: str, current: str) -> bool:
     if "*" in tags:
         return True
     return any(t.removeprefix("W/") == current for t in tags)
-
-
-def _services() -> Any:
-    # TEMPORARY until users/services.py lands: imported on use so reads work without it.
-    from users import services
-
-    return services

@@ -39,6 +39,7 @@ from users.fields import ADDRESS_KEYS, ID_ITEM_KEYS, Changes
 from users.models import AccountType
 
 LISTED_ADDRESS_TYPES: tuple[str, ...] = ("residential", "billing", "mailing", "work")
+# Required by a v2 create (the schema says so; the services judge it, see parse_v2_body).
 REQUIRED_ON_CREATE: tuple[str, ...] = (
     "type",
     "first_name",
@@ -324,6 +325,20 @@ class V2Write:
         )
 
 
+def v2_field_name(canonical: str) -> str:
+    """A canonical path in v2 names, outside any request (the audit trail's `changes`).
+
+    List items are named by what matches them, `identification.primary.number`,
+    `addresses.billing.city`; the employer's address is `employer.address.city`.
+    """
+    parts = canonical.split(".")
+    if parts[0] == "identification" and len(parts) == 3:
+        return ".".join([*parts[:2], _ID_V2_NAMES.get(parts[2], parts[2])])
+    if parts[0] == "addresses" and len(parts) > 1 and parts[1] == "employer":
+        return ".".join(["employer.address", *parts[2:]])
+    return _CANONICAL_TO_V2.get(canonical, canonical)
+
+
 def reactivation_id(data: Any) -> str | None:
     """The id when the body is exactly `{"user_id": ...}` (a re-activation), else None."""
     if isinstance(data, Mapping) and set(data) == {"user_id"}:
@@ -332,16 +347,17 @@ def reactivation_id(data: Any) -> str | None:
     return None
 
 
-def parse_v2_body(data: Any, *, creating: bool) -> V2Write:
-    """Shape-check and map a v2 body; raises 400 `invalid_model` / `validation_error`."""
+def parse_v2_body(data: Any) -> V2Write:
+    """Shape-check and map a v2 body; raises 400 `invalid_model` / `validation_error`.
+
+    Required fields are the services' rule (the v2 create's `type` and `preferred_name`
+    included, with the program's own): they are judged with every other rule, so one
+    answer lists every missing field.
+    """
     if not isinstance(data, Mapping):
         raise ApiError(error_codes.INVALID_MODEL)
     parser = _Parser()
     write = parser.parse(data)
-    if creating:
-        for name in REQUIRED_ON_CREATE:
-            if write.changes.get(name) is None and not parser.has_error_at(name):
-                parser.error(name, name, "required", f"`{name}` is required.")
     if parser.errors:
         raise ApiError.from_field_errors(parser.errors)
     return write
@@ -357,9 +373,6 @@ class _Parser:
     def error(self, path: str, canonical: str, rule: str, detail: str = "") -> None:
         code = f"resource_user_{fields.code_name(canonical)}_{rule}"
         self.errors.append(FieldError(path, code, detail or error_codes.describe(code)))
-
-    def has_error_at(self, path: str) -> bool:
-        return any(e.field == path for e in self.errors)
 
     def unknown(self, obj: Mapping[str, Any], allowed: Iterable[str], prefix: str = "") -> None:
         allowed = set(allowed)

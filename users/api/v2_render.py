@@ -21,11 +21,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from enumerations.catalog import Catalog
+from users.api.common import shown_number
+from users.api.v2_parsing import v2_field_name
 from users.models import (
     AccountHolder,
     AccountType,
     Address,
     AddressType,
+    Identification,
     KycStatus,
     KycSubStatus,
     PendingUpdate,
@@ -35,6 +38,7 @@ from users.models import (
     SubStatus,
     UserEvent,
 )
+from users.selectors import open_pending_updates, required_actions
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Order of `addresses` in a response (employer's address is `employer.address`).
@@ -62,13 +66,6 @@ V2_PREFETCH: tuple[str | Prefetch[Any], ...] = (
 
 def with_v2_relations(queryset: QuerySet[AccountHolder]) -> QuerySet[AccountHolder]:
     return queryset.prefetch_related(*V2_PREFETCH)
-
-
-def mask_number(number: str | None) -> str | None:
-    """All but the last 4 characters replaced by `*`."""
-    if not number:
-        return number
-    return "*" * max(len(number) - 4, 0) + number[-4:]
 
 
 def etag_for(user: AccountHolder) -> str:
@@ -150,11 +147,9 @@ class IdentificationOut(serializers.Serializer):
     country_of_issue = _text(help_text="ISO 3166 alpha-3.")
     is_primary = serializers.BooleanField()
 
-    def get_number(self, item: Any) -> str | None:
-        catalog: Catalog | None = self.context.get("catalog")
-        entry = catalog.get_any("id_types", item.id_type) if catalog else None
-        masked = entry is None or bool(entry.extra.get("masking"))
-        return mask_number(item.number) if masked else item.number
+    def get_number(self, item: Identification) -> str:
+        # the same masking as v1
+        return shown_number(self.context["catalog"], item)
 
 
 class TaxResidencyOut(serializers.Serializer):
@@ -272,7 +267,7 @@ class V2UserOut(serializers.Serializer):
 
     @extend_schema_field(RequiredActionOut(many=True))
     def get_required_actions(self, user: AccountHolder) -> list[dict[str, str]]:
-        return [{"property": p.field, "action": "verify"} for p in _open_pending(user)]
+        return required_actions(_open_pending(user))
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_errors(self, user: AccountHolder) -> list[Any]:
@@ -296,13 +291,7 @@ def _addresses_by_type(user: AccountHolder) -> dict[str, Address]:
 
 def _open_pending(user: AccountHolder) -> list[PendingUpdate]:
     cached = getattr(user, "open_pending_updates", None)
-    if cached is not None:
-        return list(cached)
-    return list(
-        user.pending_updates.filter(status=PendingUpdateStatus.PENDING).order_by(
-            "requested_at", "id"
-        )
-    )
+    return list(cached) if cached is not None else open_pending_updates(user)
 
 
 def render_user(user: AccountHolder, *, catalog: Catalog, program_code: str) -> dict[str, Any]:
@@ -371,8 +360,8 @@ class UserEventOut(serializers.Serializer):
         )
     )
     def get_changes(self, event: UserEvent) -> dict[str, Any]:
-        # stored already masked by the services, exactly as it is shown
-        return dict(event.changes or {})
+        # stored already masked by the services; stored with canonical names, shown in v2's
+        return {v2_field_name(name): change for name, change in (event.changes or {}).items()}
 
 
 class UserEventListOut(serializers.Serializer):
