@@ -69,11 +69,6 @@ class ProgramForm(forms.ModelForm):
         restrictions = self.instance.restrictions or {}
         self.initial["required_fields"] = list(self.instance.required_fields or [])
         for kind in KINDS:
-            self.fields[_restriction_field(kind)] = forms.CharField(
-                label=kind.replace("_", " "),
-                required=False,
-                help_text="Comma-separated codes; empty allows every active value.",
-            )
             self.initial[_restriction_field(kind)] = ", ".join(restrictions.get(kind, []))
 
     def clean_country(self) -> str:
@@ -109,6 +104,17 @@ class ProgramForm(forms.ModelForm):
         if commit:
             program.save()
         return program
+
+
+# One text field per enumeration kind, declared on the class so the admin's fieldsets see them.
+for _kind in KINDS:
+    ProgramForm.base_fields[_restriction_field(_kind)] = ProgramForm.declared_fields[
+        _restriction_field(_kind)
+    ] = forms.CharField(
+        label=_kind.replace("_", " "),
+        required=False,
+        help_text="Comma-separated codes; empty allows every active value.",
+    )
 
 
 class ApiClientInline(admin.TabularInline):
