@@ -46,11 +46,16 @@ test: install lint typecheck check browsers
 test-fast: install browsers
 	$(BIN)/pytest -x
 
-serve: migrate
-	DJANGO_SETTINGS_MODULE=config.settings.production $(MANAGE) collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=config.settings.production $(BIN)/gunicorn config.wsgi:application \
-		--bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-$$((2 * $$(nproc) + 1))} \
-		--access-logfile - --timeout 30
+# Production settings (needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS): migrate, seed and
+# collect static once, then gunicorn with gunicorn.conf.py ((2 x cores) + 1 workers unless
+# WEB_CONCURRENCY is set). Behind several app servers, run the first three steps once per
+# release instead (README "Running in production").
+serve: export DJANGO_SETTINGS_MODULE = config.settings.production
+serve: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_enumerations
+	$(MANAGE) collectstatic --noinput -v0
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py config.wsgi:application
 
 # Load a data set into PostgreSQL, serve it with gunicorn, print throughput and latency per
 # endpoint (bench/README.md). Options go in ARGS, e.g. make bench ARGS="--users 1000000"

@@ -97,11 +97,14 @@ def test_statement_timeout_cancels_a_long_query(monkeypatch):
     config = database_config(
         f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
     )
-    with psycopg.connect(
-        dbname=config["NAME"],
-        user=config["USER"],
-        host=config["HOST"],
-        port=config["PORT"],
-        options=config["OPTIONS"]["options"],
-    ) as raw, pytest.raises(psycopg.errors.QueryCanceled):
+    with (
+        psycopg.connect(
+            dbname=config["NAME"],
+            user=config["USER"],
+            host=config["HOST"],
+            port=config["PORT"],
+            options=config["OPTIONS"]["options"],
+        ) as raw,
+        pytest.raises(psycopg.errors.QueryCanceled),
+    ):
         raw.execute("SELECT pg_sleep(2)")
