@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -156,11 +156,12 @@ def build_scenarios(
 
 
 def deep_page_path(probe: Probe, users: str, program: Program) -> tuple[str, str]:
-    """The `next` link of a page 90 % down the newest-first list (a keyset cursor page).
+    """A keyset-cursor page of the default list, 90 % of the way down (oldest tenth).
 
-    Walking there page by page would take thousands of requests, so the harness positions a
-    first page with `created_to` and follows its `next` link, as a client would; the query the
-    cursor runs is the same at any depth.
+    Walking there page by page would take thousands of requests, so the harness lists the
+    users created before the 90 % point (`created_to`) and takes that page's `next_cursor`:
+    a cursor any client could hold after paging that far. The scenario then requests the
+    unfiltered list from that cursor, which runs the same query at any depth.
     """
     fallback = f"{users}?cursor=unavailable"
     if not is_routed(users):
@@ -169,23 +170,18 @@ def deep_page_path(probe: Probe, users: str, program: Program) -> tuple[str, str
     if at is None:
         return fallback, "no users"
     for value in (_iso(at), at.date().isoformat()):
+        query = urlencode({"created_to": value})
         status, content = probe.request(
-            Scenario(
-                key="_deep",
-                label="",
-                method="GET",
-                path=f"{users}?{urlencode({'created_to': value})}",
-            )
+            Scenario(key="_deep", label="", method="GET", path=f"{users}?{query}")
         )
         if status != 200:
             continue
         try:
-            link = json.loads(content)["pagination"]["next"]
+            cursor = json.loads(content)["pagination"]["next_cursor"]
         except (ValueError, KeyError, TypeError):
-            return fallback, "list answer has no pagination.next"
-        if link:
-            parts = urlsplit(link)
-            return f"{parts.path}?{parts.query}", "cursor 90 % down the list (via created_to)"
+            return fallback, "list answer has no pagination.next_cursor"
+        if cursor:
+            return f"{users}?{urlencode({'cursor': cursor})}", "cursor 90 % down the list"
     return fallback, "could not position a deep page with created_to"
 
 

@@ -143,15 +143,24 @@ def _passport(i: int) -> str:
 
 
 def user_rows(
-    *, count: int, first_id: int, programs: tuple[Program, Program], seed: int = 20240601
+    *,
+    count: int,
+    first_id: int,
+    programs: tuple[Program, Program],
+    since: datetime | None = None,
+    seed: int = 20240601,
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """(user row, identification row) for users first_id.., oldest first."""
+    """(user row, identification row) for users first_id.., oldest first.
+
+    Creation times are spread evenly from `since` (default: HISTORY_DAYS ago) to now, so
+    ids and creation times rise together, as they would have in production.
+    """
     rng = random.Random(seed + first_id)
     user_defaults = _defaults(AccountHolder)
     id_defaults = _defaults(Identification)
     now = timezone.now()
-    start = now - timedelta(days=HISTORY_DAYS)
-    step = timedelta(days=HISTORY_DAYS) / max(count, 1)
+    start = since or now - timedelta(days=HISTORY_DAYS)
+    step = (now - start) / max(count, 1)
     mix = [(s, ss) for s, ss, share in STATUS_MIX for _ in range(share)]
     main, other = programs
     for offset in range(count):
@@ -160,7 +169,7 @@ def user_rows(
         status, sub_status = mix[rng.randrange(len(mix))]
         first = rng.choice(FIRST_NAMES)
         last = rng.choice(LAST_NAMES)
-        created = start + step * offset + timedelta(microseconds=rng.randrange(1000))
+        created = start + step * (offset + rng.random() / 2)  # jitter, never out of order
         birth = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
         kyc = "completed" if rng.random() < 0.6 else "pending"
         user = dict(
@@ -244,7 +253,9 @@ def load_users(
         first_id = _reserve_ids(AccountHolder, count)
         id_first = _reserve_ids(Identification, count)
     offset_id = id_first - first_id
-    rows = user_rows(count=count, first_id=first_id, programs=programs)
+    # a top-up continues after the newest user already there
+    since = AccountHolder.objects.aggregate(m=models.Max("created_at"))["m"]
+    rows = user_rows(count=count, first_id=first_id, programs=programs, since=since)
     bar = tqdm(total=count, desc="users", unit="row", disable=not progress, mininterval=1.0)
     written = 0
     while written < count:
@@ -288,9 +299,15 @@ _SYLLABLES = _words(
 )
 
 
-def _synthetic_name(rng: random.Random) -> str:
-    """A pronounceable name that is not in the bench's user name pools."""
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+def _synthetic_name(i: int, rng: random.Random) -> str:
+    """A pronounceable name, distinct for each i, that is not in the bench's name pools."""
+    syllables = [rng.choice(_SYLLABLES)]
+    while True:  # i written in base len(_SYLLABLES), one syllable per digit
+        i, digit = divmod(i, len(_SYLLABLES))
+        syllables.append(_SYLLABLES[digit])
+        if not i:
+            break
+    return "".join(syllables).capitalize()
 
 
 BLACKLIST_HEADER = ("entity_attribute", "value", "match", "action", "weight", "reason")
@@ -308,7 +325,7 @@ def blacklist_rows(*, start: int, count: int, seed: int = 7) -> Iterator[tuple[s
         if kind < 4:
             attribute = "customer.last_name" if kind % 2 else "customer.first_name"
             match = "fuzzy" if kind < 2 else "normalized"
-            yield (attribute, _synthetic_name(rng), match, "score", "40", "bench: name list")
+            yield (attribute, _synthetic_name(i, rng), match, "score", "40", "bench: name list")
         elif kind < 6:
             yield ("customer.email", f"listed.{i}@blocked.example", "exact", "block", "", "bench")
         elif kind < 8:

@@ -26,6 +26,8 @@ PROJECT_DIRS = ("users/", "risk/", "core/", "enumerations/", "programs/")
 def _walk(
     frame: Any, stack: tuple[str, ...], totals: dict[str, float], own: dict[str, float]
 ) -> None:
+    if frame.function.startswith("["):  # pyinstrument's synthetic [self] / [await] frames
+        return
     key = f"{_short(frame.file_path or '')}:{frame.function}"
     if key not in stack:  # count recursion once
         totals[key] += frame.time

@@ -76,9 +76,15 @@ def cells(row: Row) -> list[str]:
 
 def text_table(rows: list[Row]) -> str:
     table = [list(HEADERS), *[cells(r) for r in rows]]
-    widths = [max(len(line[i]) for line in table if len(line) > i) for i in range(len(HEADERS))]
+    measured = [list(HEADERS), *[cells(r) for r in rows if r.status == "ok"]]
+    widths = [max(len(line[i]) for line in measured) for i in range(len(HEADERS))]
+    widths[0] = max(len(line[0]) for line in table)
     lines = []
     for index, line in enumerate(table):
+        if index and rows[index - 1].status != "ok":
+            # a missing or failing scenario: its reason runs across the figure columns
+            lines.append(f"{line[0].ljust(widths[0])}  {line[1]}")
+            continue
         padded = [
             cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
             for i, cell in enumerate(line)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import platform
 import secrets
@@ -172,6 +173,9 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
+    # The harness's own in-process requests (checks, profiles) would print an access line
+    # each; gunicorn keeps the production log level (its output goes to results/gunicorn.log).
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -188,7 +192,9 @@ def import_blacklist(start: int, count: int, *, progress: bool) -> dict[str, Any
     out = io.StringIO()
     began = time.perf_counter()
     try:
-        call_command("import_blacklist", str(path), stdout=out, stderr=sys.stderr)
+        call_command(
+            "import_blacklist", str(path), stdout=out, stderr=sys.stderr, no_progress=not progress
+        )
     except CommandError as exc:
         return {"error": str(exc)}
     finally:
@@ -269,7 +275,6 @@ class Server:
             os.environ,
             DJANGO_SETTINGS_MODULE="config.settings.bench",
             DATABASE_URL=url,
-            DJANGO_LOG_LEVEL=os.environ.get("DJANGO_LOG_LEVEL", "WARNING"),
         )
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log_path = RESULTS / "gunicorn.log"
@@ -399,12 +404,16 @@ def main(argv: list[str] | None = None) -> int:
     entries = blacklist_count()
     if entries is None:
         screening = {"reason": "n/a (risk.BlacklistEntry missing)"}
+    elif args.blacklist == 0:
+        screening = {"reason": "not measured (--blacklist 0)"}
     else:
         if entries < min(SMALL_BLACKLIST, args.blacklist):
             log(f"importing blacklist entries up to {min(SMALL_BLACKLIST, args.blacklist):,}")
             imports.append(
                 import_blacklist(
-                    entries, min(SMALL_BLACKLIST, args.blacklist) - entries, progress=True
+                    entries,
+                    min(SMALL_BLACKLIST, args.blacklist) - entries,
+                    progress=not args.no_progress,
                 )
             )
             entries = blacklist_count() or 0
@@ -415,13 +424,18 @@ def main(argv: list[str] | None = None) -> int:
             small["entries"] = entries
         if entries < args.blacklist:
             log(f"importing {args.blacklist - entries:,} blacklist entries")
-            imports.append(import_blacklist(entries, args.blacklist - entries, progress=True))
+            imports.append(
+                import_blacklist(entries, args.blacklist - entries, progress=not args.no_progress)
+            )
             entries = blacklist_count() or 0
             dataset.analyze()
         large = time_screening(main_program)
         large["entries"] = entries
         screening = {"small": small, "large": large}
-        if "error" in large:
+        failed = [r["error"] for r in imports if "error" in r]
+        if failed:
+            screening["reason"] = f"n/a (import_blacklist: {failed[0]})"
+        elif "error" in large:
             screening["reason"] = large["error"]
         elif small and "error" not in small and small["entries"] < entries:
             screening.update(
