@@ -20,13 +20,13 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
 )
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core import error_codes
 from core.exceptions import ApiError
 from core.idempotency import idempotent
+from core.parsers import JSONParser
 from core.schema import error_responses
 from core.views import ProgramAPIView
 from users import selectors, services
