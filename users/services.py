@@ -530,17 +530,12 @@ def _save(user: AccountHolder, plan: _UpdatePlan, risk_status: str | None, now: 
                 for i, item in enumerate(plan.tax_residencies or [])
             )
     # refresh the children the caller renders from (no extra query for the answer)
-    user._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    # (children untouched: the cache the caller loaded is still true)
     if plan.identification or plan.addresses or plan.tax_changed:
         fresh = AccountHolder.objects.prefetch_related(
             "identifications", "addresses", "tax_residencies"
         ).get(pk=user.pk)
         user._prefetched_objects_cache = fresh._prefetched_objects_cache  # type: ignore[attr-defined]
-    else:
-        after = list(current_ids.values())
-        user._prefetched_objects_cache = {  # type: ignore[attr-defined]
-            "identifications": sorted(after, key=lambda i: not i.is_primary)
-        }
 
 
 def _changed_paths(user: AccountHolder, plan: _UpdatePlan) -> dict[str, tuple[Any, Any]]:
@@ -629,9 +624,20 @@ def _cache_children(
     cache = getattr(user, "_prefetched_objects_cache", None)
     if cache is None:
         cache = user._prefetched_objects_cache = {}  # type: ignore[attr-defined]
-    cache["identifications"] = sorted(identifications, key=lambda i: not i.is_primary)
-    cache["addresses"] = addresses
-    cache["tax_residencies"] = tax_residencies
+    cache["identifications"] = _prefetched(
+        Identification, user, sorted(identifications, key=lambda i: not i.is_primary)
+    )
+    cache["addresses"] = _prefetched(Address, user, addresses)
+    cache["tax_residencies"] = _prefetched(TaxResidency, user, tax_residencies)
+
+
+def _prefetched(model: Any, user: AccountHolder, rows: list[Any]) -> Any:
+    """A queryset already evaluated to `rows`, as prefetch_related leaves it: related
+    managers (`user.identifications.all()`) answer from it without a query."""
+    queryset = model.objects.filter(user_id=user.pk)
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    return queryset
 
 
 # --- re-activation and de-activation --------------------------------------------------------

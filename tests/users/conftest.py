@@ -46,7 +46,7 @@ def canonical(**overrides: Any) -> dict[str, Any]:
         "preferred_name": "Ada",
         "email": f"ada{n}@example.com",
         "mobile_country_code": "65",
-        "mobile": f"8{n % 10_000_000:07d}",
+        "mobile": f"9{n % 10_000_000:07d}",
     }
     changes.update(overrides)
     return {k: v for k, v in changes.items() if v is not None}
