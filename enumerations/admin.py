@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from enumerations import models as m
+from enumerations.catalog import bump_version
 from enumerations.registry import MODELS
 
 
@@ -13,6 +17,8 @@ class EnumerationAdmin(admin.ModelAdmin):
     search_fields = ("code", "description")
     list_editable = ("is_active",)
     ordering = ("sort_order", "code")
+    readonly_fields = ("created_at", "updated_at")
+    actions = ("activate_values", "deactivate_values")
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> tuple[str, ...]:
         # the code is what users store: renaming means changing the description
@@ -20,6 +26,25 @@ class EnumerationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.action(permissions=["change"], description="Activate selected values")
+    def activate_values(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_active(request, queryset, active=True)
+
+    @admin.action(permissions=["change"], description="Deactivate selected values")
+    def deactivate_values(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # users keep the codes they hold; new input is refused (see enumerations.models)
+        self._set_active(request, queryset, active=False)
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet, *, active: bool) -> None:
+        with transaction.atomic():
+            changed = queryset.exclude(is_active=active).update(
+                is_active=active, updated_at=timezone.now()
+            )
+            # update() sends no post_save: make every server's snapshot stale explicitly
+            bump_version()
+        verb = "activated" if active else "deactivated"
+        self.message_user(request, f"{changed} {verb}.", messages.SUCCESS)
 
 
 @admin.register(m.IdType)

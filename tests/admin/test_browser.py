@@ -1,0 +1,178 @@
+"""The back-office in a real browser: Playwright driving Debian's headless Chromium.
+
+Never `playwright install`: the browser is the system's `/usr/bin/chromium` (`make test`
+installs it). A failing test leaves a screenshot in `test-artifacts/`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from backoffice.groups import COMPLIANCE, SUPPORT
+from risk.models import Screening
+from tests.admin.conftest import PASSWORD, make_operator
+from tests.factories import AccountHolderFactory
+from users.models import Address, Identification, StatusChange, UserEvent
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+# test itself are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+DOCS_SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "admin-user.png"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not os.access(CHROMIUM, os.X_OK):
+        message = f"{CHROMIUM} is missing: `make browsers` installs Debian's chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def log_in(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/users/accountholder/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#changelist")
+
+
+def richly_recorded_user(program):  # type: ignore[no-untyped-def]
+    """A user with documents, an address, history and a screening: what operators look at."""
+    user = AccountHolderFactory(
+        program=program,
+        first_name="Grace",
+        last_name="Hopper",
+        email="grace.hopper@example.com",
+        mobile_country_code="65",
+        mobile="91234567",
+        nationality="USA",
+        birth_date=timezone.now().date() - timedelta(days=365 * 40),
+        client_ref_id="REF-0001",
+        customer_id="CUST-0001",
+    )
+    Identification.objects.create(
+        user=user,
+        program=program,
+        id_type="passport",
+        number="E12345678",
+        number_canonical="E12345678",
+        country_of_issue="USA",
+    )
+    Address.objects.create(
+        user=user, type="residential", address_1="1 Fusionopolis Way", city="Singapore"
+    )
+    UserEvent.objects.create(
+        user=user,
+        type="created",
+        actor_kind="api_client",
+        actor_id="cl_demo",
+        channel="api_v2",
+        at=timezone.now(),
+    )
+    Screening.objects.create(
+        user=user,
+        program=program,
+        trigger="create",
+        outcome="clear",
+        score=0,
+        threshold=100,
+        matcher_version="1",
+        created_at=timezone.now(),
+    )
+    return user
+
+
+def test_operator_finds_a_user_by_email_and_suspends_with_a_reason(
+    page, live_server, program_a
+) -> None:
+    operator = make_operator("cleo.compliance", COMPLIANCE)
+    user = richly_recorded_user(program_a)
+    AccountHolderFactory.create_batch(3, program=program_a)
+    log_in(page, live_server, operator.username)
+
+    page.fill("#searchbar", "GRACE.HOPPER@example.com")
+    page.press("#searchbar", "Enter")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    assert user.public_id in rows.first.inner_text()
+    assert "grace.hopper" not in rows.first.inner_text()  # masked in the list
+
+    rows.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "suspend_users")
+    page.click("button[name=index]")
+    page.wait_for_selector("#action-confirmation-form")
+    page.fill("textarea[name=reason]", "Card reported stolen, ticket 4711")
+    page.click("#action-confirmation-form input[type=submit]")
+
+    assert "1 suspended" in page.locator(".messagelist").inner_text()
+    page.click(f"text={user.public_id}")
+    history = page.locator("#status_changes-group")
+    assert "suspended" in history.inner_text()
+    assert "Card reported stolen, ticket 4711" in history.inner_text()
+    assert StatusChange.objects.get(user=user).actor_id == operator.username
+
+    # the README's picture of the user page; refreshed on demand, not on every run
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") or not DOCS_SCREENSHOT.exists():
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
+
+
+def test_support_does_not_see_compliance_actions(page, live_server, program_a) -> None:
+    operator = make_operator("sam.support", SUPPORT)
+    user = richly_recorded_user(program_a)
+    log_in(page, live_server, operator.username)
+
+    options = page.locator("select[name=action] option").all_inner_texts()
+    assert any("Lock" in o for o in options) and any("Re-activate" in o for o in options)
+    assert not any("Suspend" in o or "Block" in o for o in options)
+
+    page.click(f"text={user.public_id}")
+    tools = page.locator(".object-tools").text_content() or ""
+    assert "Change status" in tools and "Add note" in tools
+    for compliance_tool in ("KYC decision", "Risk exemption", "Mark verified", "Wallet created"):
+        assert compliance_tool not in tools
+    assert page.locator("#screenings-group").count() == 0
+
+    response = page.goto(f"{live_server.url}/admin/users/accountholder/{user.pk}/kyc/")
+    assert response is not None and response.status == 403
