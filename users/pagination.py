@@ -193,7 +193,7 @@ class KeysetPaginator:
         t = self.time_field
         # The boundary's internal id, looked up by the public id inside the same query.
         boundary_id = Subquery(
-            model._default_manager.filter(public_id=cursor.public_id).values("id")[:1]
+            model._default_manager.filter(public_id=cursor.public_id).order_by().values("id")[:1]
         )
         if walk_descending:
             return Q(**{f"{t}__lte": cursor.at}) & (

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.conftest import requires_postgres
 from tests.factories import AccountHolderFactory
 from tests.users.v2_support import assert_v2_error, full_user, users_created_apart
 from users.api.v2 import events_paginator, users_paginator
@@ -375,3 +376,92 @@ def test_cursor_page_costs_the_same_queries(api_a, program_a):
     with CaptureQueriesContext(connection) as captured:
         api_a.get(LIST, {"records_per_page": 2, "cursor": first["pagination"]["next_cursor"]})
     assert _user_table_queries(captured) == 5
+
+
+# --- PostgreSQL: the list answers from an index
+
+
+def _populate(program_a: Any, program_b: Any, count: int = 2000) -> None:
+    """`count` users in A (a few locked, KYC'd, MYS...), 500 in B; then ANALYZE."""
+    start = timezone.now() - timedelta(days=400)
+    rows = []
+    for i in range(count + 500):
+        program = program_a if i < count else program_b
+        rows.append(
+            AccountHolder(
+                program=program,
+                first_name=f"First{i}",
+                last_name=f"Last{i}",
+                preferred_name="P",
+                email=f"user{i}@example.com",
+                mobile_country_code="65",
+                mobile=f"9{i:07d}",
+                client_ref_id=f"REF-{i}",
+                customer_id=f"CUST-{i}",
+                nationality="MYS" if i % 50 == 0 else "SGP",
+                status="locked" if i % 40 == 0 else "active",
+                kyc_status="completed" if i % 30 == 0 else "pending",
+                risk_status="PENDING" if i % 60 == 0 else "CLEARED",
+                created_at=start + timedelta(minutes=i * 7),
+                updated_at=start,
+            )
+        )
+    AccountHolder.objects.bulk_create(rows, batch_size=500)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE users_accountholder")
+
+
+def _plan_of_list(api: Any, params: dict[str, Any]) -> str:
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(LIST, params)
+    assert response.status_code == 200, response.content
+    (sql,) = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith('SELECT "users_accountholder"') and "LIMIT" in q["sql"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@requires_postgres
+@pytest.mark.parametrize(
+    ("params", "index"),
+    [
+        ({}, "user_program_created_idx"),
+        ({"sort_order": "ASC"}, "user_program_created_idx"),
+        ({"status": "locked"}, "user_program_status_idx"),
+        ({"kyc_status": "completed"}, "user_program_kyc_idx"),
+        ({"risk_status": "PENDING"}, "user_program_risk_idx"),
+        # exact look-ups: the program's index or the global one (then filtered by program)
+        ({"email": "USER77@example.com"}, "user_program_email_idx|user_email_idx"),
+        ({"mobile": "90000077"}, "user_program_mobile_idx|user_mobile_idx|user_mobile_live"),
+        ({"client_ref_id": "REF-77"}, "user_program_clientref_idx|user_client_ref_idx"),
+        ({"customer_id": "CUST-77"}, "user_customer_id_unique|user_customer_id_idx"),
+        ({"nationality": "MYS"}, "user_program_nationality_idx"),
+        ({"created_from": "2025-01-01"}, "user_program_created_idx|user_created_idx"),
+    ],
+)
+def test_list_is_served_by_an_index(api_a, program_a, program_b, params, index):
+    _populate(program_a, program_b)
+    plan = _plan_of_list(api_a, {**params, "records_per_page": 10})
+    assert "Seq Scan" not in plan, plan
+    assert any(name in plan for name in index.split("|")), plan
+
+
+@requires_postgres
+def test_a_deep_filtered_cursor_page_is_served_by_an_index(api_a, program_a, program_b):
+    _populate(program_a, program_b)
+    params = {"status": "locked", "records_per_page": 5}
+    page = api_a.get(LIST, params).json()
+    for _ in range(5):  # a few pages deep
+        page = api_a.get(LIST, {**params, "cursor": page["pagination"]["next_cursor"]}).json()
+    plan = _plan_of_list(api_a, {**params, "cursor": page["pagination"]["next_cursor"]})
+    assert "Seq Scan on users_accountholder" not in plan, plan
+    # the cursor bounds the index range: the scan starts at the boundary row, not the top
+    index_scan = next(line for line in plan.splitlines() if "user_program_status_idx" in line)
+    condition = plan.splitlines()[plan.splitlines().index(index_scan) + 1]
+    assert "Index Cond" in condition and "created_at <=" in condition, plan
+    # the boundary's internal id: one look-up by public id, no sort
+    assert "Sort" not in plan, plan

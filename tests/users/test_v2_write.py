@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from risk.models import BlacklistEntry
 from risk.services import blacklist_entry_save
+from tests.conftest import api_for, requires_postgres
 from tests.factories import AccountHolderFactory
 from tests.users.v2_support import assert_v2_error, full_user, sources, table_counts
 from users.models import AccountHolder, Address, Identification, PendingUpdate, TaxResidency
@@ -815,3 +818,31 @@ def test_a_v1_created_user_reads_the_same_in_v2(api_a, program_a):
     assert response.status_code == 200, response.content
     user_id = response.json()["id"]
     _agree(_v1_get(api_a, user_id), api_a.get(url(user_id)).json())
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_puts_with_one_if_match_exactly_one_wins(client_a, program_a):
+    user = AccountHolderFactory(program=program_a)
+    etag = api_for(client_a).get(url(user.public_id)).headers["ETag"]
+    writers = 8
+    barrier = threading.Barrier(writers)
+    statuses: list[int] = []
+
+    def write(i: int) -> None:
+        try:
+            api = api_for(client_a)
+            barrier.wait()
+            response = put(api, user.public_id, {"job_title": f"Job {i}"}, HTTP_IF_MATCH=etag)
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [412] * (writers - 1)
+    user.refresh_from_db()
+    assert user.row_version == 2 and user.job_title.startswith("Job ")
