@@ -22,12 +22,12 @@ import phonenumbers
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from enumerations.catalog import Catalog, get_catalog
 from programs.models import Program
-from risk.matching import index_keys
+from risk.matching import index_keys, index_rows
 from risk.models import Action, BlacklistEntry, BlacklistToken, EntityAttribute, MatchType
 from risk.normalize import NAME_ATTRIBUTES, canonical_id_number, canonical_phone, key_for
 
@@ -41,6 +41,10 @@ _NAME = re.compile(r"^[^\W\d_]+(?:[ .'\-]+[^\W\d_]*)*\.?$")
 _PREFERRED = re.compile(r"^[^\W\d_]+(?: +[^\W\d_]+)*$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s\-().]+$")
 _ID_CHARS = re.compile(r"^[A-Z0-9]+$")
+# Choices.values builds a new list on every access; an import checks millions of rows
+_ATTRIBUTES: tuple[str, ...] = tuple(EntityAttribute.values)
+_MATCHES: tuple[str, ...] = tuple(MatchType.values)
+_ACTIONS: tuple[str, ...] = tuple(Action.values)
 
 
 @dataclass(frozen=True)
@@ -132,20 +136,20 @@ def clean_entry(
     act = (action or "").strip().lower()
     why = (reason or "").strip()
 
-    if attribute not in EntityAttribute.values:
+    if attribute not in _ATTRIBUTES:
         errors["entity_attribute"] = (
-            f"unknown attribute {attribute!r}; one of {', '.join(EntityAttribute.values)}"
+            f"unknown attribute {attribute!r}; one of {', '.join(_ATTRIBUTES)}"
         )
-    if match_type not in MatchType.values:
-        errors["match"] = f"unknown match {match_type!r}; one of {', '.join(MatchType.values)}"
+    if match_type not in _MATCHES:
+        errors["match"] = f"unknown match {match_type!r}; one of {', '.join(_MATCHES)}"
     elif (
         match_type == MatchType.FUZZY
-        and attribute in EntityAttribute.values
+        and attribute in _ATTRIBUTES
         and attribute not in NAME_ATTRIBUTES
     ):
         errors["match"] = "fuzzy matching is for names only"
-    if act not in Action.values:
-        errors["action"] = f"unknown action {act!r}; one of {', '.join(Action.values)}"
+    if act not in _ACTIONS:
+        errors["action"] = f"unknown action {act!r}; one of {', '.join(_ACTIONS)}"
 
     parsed_weight: int | None = None
     raw_weight = "" if weight is None else str(weight).strip()
@@ -161,11 +165,11 @@ def clean_entry(
 
     if not text:
         errors["value"] = "required"
-    elif attribute in EntityAttribute.values:
+    elif attribute in _ATTRIBUTES:
         problem = _check_value(attribute, text, catalog)
         if (
             problem is None
-            and match_type in MatchType.values
+            and match_type in _MATCHES
             and not key_for(attribute, match_type, text)
         ):
             problem = "nothing left to compare once normalized"
@@ -326,8 +330,7 @@ def _insert_batch(
             entry.version = version
         try:
             with transaction.atomic():
-                BlacklistEntry.objects.bulk_create(fresh)
-                BlacklistToken.objects.bulk_create(index_keys(fresh), batch_size=10_000)
+                _bulk_insert(fresh)
             return len(fresh), skipped
         except IntegrityError:
             pass
@@ -343,6 +346,74 @@ def _insert_batch(
             except IntegrityError:
                 skipped += 1
         return added, skipped
+
+
+_ENTRY_COLUMNS = (
+    "id",
+    "entity_attribute",
+    "value",
+    "value_normalized",
+    "match",
+    "program_id",
+    "action",
+    "weight",
+    "reason",
+    "is_active",
+    "added_by_id",
+    "added_by_label",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def _bulk_insert(entries: list[BlacklistEntry]) -> None:
+    """Insert entries and their fuzzy index rows.
+
+    On PostgreSQL with COPY (ids drawn from the table's sequence first, so the index rows can
+    name their entries): several times faster than multi-row INSERTs for a million rows.
+    Elsewhere with bulk_create. A unique violation (a concurrent writer) raises IntegrityError.
+    """
+    if connection.vendor != "postgresql":
+        BlacklistEntry.objects.bulk_create(entries)
+        BlacklistToken.objects.bulk_create(index_keys(entries), batch_size=10_000)
+        return
+    entry_table = BlacklistEntry._meta.db_table
+    token_table = BlacklistToken._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [entry_table, len(entries)],
+        )
+        for entry, (pk,) in zip(entries, cursor.fetchall(), strict=True):
+            entry.pk = pk
+            entry.created_at = entry.updated_at = now
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY {entry_table} ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
+            for e in entries:
+                copy.write_row(
+                    (
+                        e.pk,
+                        e.entity_attribute,
+                        e.value,
+                        e.value_normalized,
+                        e.match,
+                        e.program_id,
+                        e.action,
+                        e.weight,
+                        e.reason,
+                        e.is_active,
+                        e.added_by_id,
+                        e.added_by_label,
+                        e.version,
+                        now,
+                        now,
+                    )
+                )
+        with raw.copy(f"COPY {token_table} (entry_id, entity_attribute, key) FROM STDIN") as copy:
+            for row in index_rows(entries):
+                copy.write_row(row)
 
 
 def export_csv(entries: Iterable[BlacklistEntry]) -> Iterator[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -430,14 +430,17 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
     return names_match(NameForms.of(value), NameForms.of(entry.value))[0]
 
 
-def index_keys(entries: Iterable[BlacklistEntry]) -> list[BlacklistToken]:
-    """The token rows of fuzzy entries (saved entries: they need their ids)."""
-    rows: list[BlacklistToken] = []
+def index_rows(entries: Iterable[BlacklistEntry]) -> Iterator[tuple[int, str, str]]:
+    """(entry id, attribute, key) of the fuzzy entries' index rows (saved entries)."""
     for entry in entries:
-        if entry.match != MatchType.FUZZY:
-            continue
-        for key in sorted(candidate_keys(entry.value)):
-            rows.append(
-                BlacklistToken(entry=entry, entity_attribute=entry.entity_attribute, key=key)
-            )
-    return rows
+        if entry.match == MatchType.FUZZY:
+            for key in sorted(candidate_keys(entry.value)):
+                yield entry.pk, entry.entity_attribute, key
+
+
+def index_keys(entries: Iterable[BlacklistEntry]) -> list[BlacklistToken]:
+    """The index rows of fuzzy entries as model objects (saved entries: they need ids)."""
+    return [
+        BlacklistToken(entry_id=pk, entity_attribute=attribute, key=key)
+        for pk, attribute, key in index_rows(entries)
+    ]

@@ -1,0 +1,295 @@
+"""Risk benchmark: `import_blacklist` rows/s and screening time per write at two list sizes.
+
+    DATABASE_URL=postgres://root@127.0.0.1:5432/<db> .venv/bin/python bench/risk_screening.py \
+        [--small 1000] [--large 1000000] [--iterations 300]
+
+Loads `--small` synthetic entries through `import_blacklist` (a realistic mix: e-mails, phones,
+id numbers, normalized and fuzzy names, nationalities, birthdays), measures `screen_user_write`
+for a user who matches nothing and one whose name fuzzily matches, then grows the list to
+`--large` entries and measures again. Prints the import speed, the per-screening median / p95
+and the query count at each size, and the ratio large / small (the SPEC wants it near 1).
+Uses the database it is given (migrates it, empties the blacklist tables first): never point
+it at data you want to keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+SYLLABLES = tuple(
+    [
+        "ka",
+        "ri",
+        "mo",
+        "na",
+        "le",
+        "to",
+        "sa",
+        "mi",
+        "ra",
+        "di",
+        "ne",
+        "lo",
+        "ha",
+        "ze",
+        "vu",
+        "ba",
+        "ko",
+        "ti",
+        "fa",
+        "ru",
+        "chen",
+        "wei",
+        "li",
+        "zhang",
+        "ng",
+        "yen",
+        "al",
+        "ex",
+        "an",
+        "der",
+        "ser",
+        "gei",
+        "iv",
+        "ov",
+        "ma",
+        "ria",
+        "jo",
+        "se",
+    ]
+)
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+
+
+def _rows(count: int, start: int, rng: random.Random) -> io.StringIO:
+    """`count` distinct valid CSV rows (no header), numbered from `start`."""
+    out = io.StringIO()
+    for i in range(start, start + count):
+        kind = i % 20
+        if kind < 6:
+            out.write(f"customer.email,user{i}@list{i % 97}.example.com,exact,block,,bench\n")
+        elif kind < 9:
+            out.write(f"customer.mobile,+65 9{1_000_000 + i % 8_000_000:07d},exact,block,,bench\n")
+        elif kind < 12:
+            out.write(f"customer.id_number,X{i:09d},exact,block,,bench\n")
+        elif kind < 16:
+            name = f"{_name(rng)} {_name(rng)}{i}"[:50]
+            name = "".join(ch for ch in name if not ch.isdigit()) + " " + _roman(i)
+            out.write(f"customer.last_name,{name[:50]},normalized,score,30,bench\n")
+        elif kind < 19:
+            attribute = ("customer.first_name", "customer.last_name")[i % 2]
+            name = f"{_name(rng)} {_roman(i)}"[:50]
+            out.write(f"{attribute},{name},fuzzy,score,40,bench\n")
+        else:
+            born = f"{1940 + i % 60}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+            out.write(f"customer.birthday,{born},exact,score,5,bench\n")
+    return out
+
+
+def _roman(n: int) -> str:
+    """A letters-only, unique suffix (names may not contain digits)."""
+    letters = "bcdfghjklmnpqrstvwxz"
+    text = ""
+    n += 1
+    while n:
+        n, digit = divmod(n, len(letters))
+        text += letters[digit]
+    return text.capitalize()
+
+
+def _import(rows: io.StringIO, label: str) -> tuple[int, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as f:
+        f.write("entity_attribute,value,match,action,weight,reason\n")
+        f.write(rows.getvalue())
+        path = f.name
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command("import_blacklist", path, "--no-progress", stdout=out)
+    elapsed = time.perf_counter() - started
+    os.unlink(path)
+    summary = out.getvalue().strip().splitlines()[-1]
+    added = int(summary.split()[0])
+    print(f"  import {label}: {summary} in {elapsed:.1f} s = {added / elapsed:,.0f} rows/s")
+    return added, elapsed
+
+
+def _use(database: str) -> None:
+    """Point the default connection at another database of the same server."""
+    connection.close()
+    connection.settings_dict["NAME"] = database
+
+
+def _measure_round(subjects: dict[str, dict[str, list[str]]], iterations: int) -> dict:  # type: ignore[no-untyped-def]
+    from programs.models import Program
+    from risk.services import screen_user_write
+
+    program = Program.objects.get(code="riskbench")
+    results = {}
+    for label, values in subjects.items():
+        for _ in range(10):  # warm the connection and the plan cache
+            screen_user_write(program=program, values=values)
+        timings = []
+        for _ in range(iterations):
+            started = time.perf_counter()
+            decision = screen_user_write(program=program, values=values)
+            timings.append((time.perf_counter() - started) * 1000)
+        with CaptureQueriesContext(connection) as ctx:
+            screen_user_write(program=program, values=values)
+        results[label] = {
+            "timings": timings,
+            "queries": len(ctx.captured_queries),
+            "outcome": decision.outcome,
+            "matches": len(decision.matches),
+        }
+    return results
+
+
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE risk_blacklistentry")
+        cursor.execute("ANALYZE risk_blacklisttoken")
+
+
+def _plans(values) -> None:  # type: ignore[no-untyped-def]
+    from programs.models import Program
+    from risk.matching import find_matches
+
+    program = Program.objects.get(code="riskbench")
+    with CaptureQueriesContext(connection) as ctx:
+        find_matches(program=program, values=values)
+    with connection.cursor() as cursor:
+        for query in ctx.captured_queries:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plan = " / ".join(row[0].strip() for row in cursor.fetchall()[:3])
+            print(f"  plan: {plan[:220]}")
+
+
+def _prepare(database: str, size: int, rng: random.Random) -> tuple[int, float]:
+    from enumerations.seeding import seed
+    from programs.models import Program
+    from programs.services import program_create
+    from tests.risk.helpers import listed
+
+    _use(database)
+    call_command("migrate", verbosity=0)
+    seed()
+    if not Program.objects.filter(code="riskbench").exists():
+        program_create(code="riskbench", name="Risk bench", country="SGP")
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE risk_blacklisttoken, risk_blacklistentry")
+    added, elapsed = _import(_rows(size, 0, rng), f"{size:,} rows into {database}")
+    listed("first_name", "Mohammed", match="fuzzy", action="score", weight=10)
+    listed("last_name", "Alexandrov", match="fuzzy", action="score", weight=10)
+    _analyze()
+    return added, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--iterations", type=int, default=50, help="Screenings per round.")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--reuse", action="store_true", help="Keep the loaded lists.")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run it on PostgreSQL: set DATABASE_URL=postgres://...")
+
+    large_db = connection.settings_dict["NAME"]
+    small_db = f"{large_db}_small"
+    _use("postgres")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [small_db])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{small_db}"')
+
+    rng = random.Random(7)
+    print(f"PostgreSQL {connection.pg_version}; lists of {args.small:,} and {args.large:,}")
+    if args.reuse:
+        added, elapsed = 0, 0.0
+    else:
+        _prepare(small_db, args.small, rng)
+        added, elapsed = _prepare(large_db, args.large, rng)
+
+    subjects = {
+        "no match": {
+            "customer.first_name": ["Ada"],
+            "customer.last_name": ["Lovelace"],
+            "customer.email": ["ada.lovelace@example.com"],
+            "customer.mobile": ["6591234567"],
+            "customer.id_number": ["S1234567D"],
+            "customer.nationality": ["GBR"],
+            "customer.birthday": ["1990-01-31"],
+        },
+        "fuzzy name match": {
+            "customer.first_name": ["Muhammad"],
+            "customer.last_name": ["Aleksandrov"],
+            "customer.email": ["m.a@example.com"],
+            "customer.mobile": ["6598765432"],
+            "customer.nationality": ["SGP"],
+        },
+    }
+    # alternate rounds between the two lists so machine load affects both alike
+    collected: dict[str, dict] = {small_db: {}, large_db: {}}
+    for _ in range(args.rounds):
+        for database in (small_db, large_db):
+            _use(database)
+            for label, result in _measure_round(subjects, args.iterations).items():
+                into = collected[database].setdefault(label, {**result, "timings": []})
+                into["timings"].extend(result["timings"])
+
+    from risk.models import BlacklistEntry, BlacklistToken
+
+    _use(large_db)
+    _plans(subjects["fuzzy name match"])
+    print(
+        f"  large list: {BlacklistEntry.objects.count():,} entries, "
+        f"{BlacklistToken.objects.count():,} fuzzy index rows"
+    )
+    print()
+    print("| screening | entries | median ms | p95 ms | queries | outcome |")
+    print("|---|---:|---:|---:|---:|---|")
+    medians: dict[tuple[str, str], float] = {}
+    for label in subjects:
+        for database, size in ((small_db, args.small), (large_db, args.large)):
+            r = collected[database][label]
+            timings = sorted(r["timings"])
+            medians[(label, database)] = statistics.median(timings)
+            p95 = timings[int(len(timings) * 0.95) - 1]
+            print(
+                f"| {label} | {size:,} | {medians[(label, database)]:.2f} | {p95:.2f} "
+                f"| {r['queries']} | {r['outcome']} ({r['matches']} matches) |"
+            )
+    for label in subjects:
+        ratio = medians[(label, large_db)] / medians[(label, small_db)]
+        print(f"median ratio {args.large:,} / {args.small:,} entries ({label}): {ratio:.2f}")
+    if elapsed:
+        print(
+            f"import_blacklist: {added / elapsed:,.0f} rows/s ({added:,} rows in {elapsed:.0f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
