@@ -31,12 +31,13 @@ Q_MAX_LENGTH = 100
 class CaseInsensitiveChoiceField(forms.ChoiceField):
     """Accepts any letter case and cleans to the canonical choice."""
 
+    def __init__(self, *args: Any, choices: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, choices=choices, **kwargs)
+        self.canonical = {str(value).lower(): str(value) for value, _label in choices}
+
     def to_python(self, value: Any) -> str:
         text = super().to_python(value).strip()
-        for choice, _label in self.choices:  # type: ignore[misc]
-            if isinstance(choice, str) and choice.lower() == text.lower():
-                return choice
-        return text
+        return self.canonical.get(text.lower(), text)
 
 
 class CaseInsensitiveChoiceFilter(django_filters.ChoiceFilter):

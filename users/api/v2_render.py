@@ -237,7 +237,9 @@ class V2UserOut(serializers.Serializer):
     required_actions = serializers.SerializerMethodField(
         help_text="What the end-user must do for the pending updates to be applied."
     )
-    errors = serializers.SerializerMethodField(help_text="Always empty on success.")
+    errors = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text="Always empty on success."
+    )
     date_created = UtcDateTimeField(source="created_at", allow_null=False)
     date_updated = UtcDateTimeField(source="updated_at", allow_null=False)
     links = serializers.SerializerMethodField()
@@ -327,7 +329,7 @@ class PaginationOut(serializers.Serializer):
 
 class V2UserListOut(serializers.Serializer):
     pagination = PaginationOut()
-    data = V2UserOut(many=True)
+    data = V2UserOut(many=True)  # type: ignore[assignment]
 
 
 class ActorOut(serializers.Serializer):
@@ -366,4 +368,4 @@ class UserEventOut(serializers.Serializer):
 
 class UserEventListOut(serializers.Serializer):
     pagination = PaginationOut()
-    data = UserEventOut(many=True)
+    data = UserEventOut(many=True)  # type: ignore[assignment]
