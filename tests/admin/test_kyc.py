@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
+from tests.conftest import requires_postgres
 from tests.factories import AccountHolderFactory
 from users import kyc
 from users.models import (
@@ -182,3 +185,31 @@ def test_notes_need_text(program_a) -> None:
 
     assert list(UserNote.objects.values_list("text", flat=True)) == ["called back"]
     assert note.user == user
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_approvals_decide_once(kyc_program) -> None:
+    user = AccountHolderFactory(program=kyc_program, status=Status.PENDING_VERIFICATION)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def approve(operator: str) -> None:
+        barrier.wait()
+        try:
+            kyc.kyc_approve(user=user, operator=operator, reason="race")
+            outcomes.append("approved")
+        except ValidationError as exc:
+            outcomes.append(exc.messages[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["KYC is already approved.", "approved"]
+    assert UserEvent.objects.filter(user=user, type=EventType.REVIEWED).count() == 1
+    assert StatusChange.objects.filter(user=user).count() == 1

@@ -176,3 +176,26 @@ def test_too_large_a_selection_is_refused(compliance, program_a, monkeypatch) ->
 
     assert any("at most 2 users" in m for m in messages_of(response))
     assert statuses(*users) == [Status.ACTIVE] * 3
+
+
+# every (group, action) pair: the action changes the user exactly when the group may run it
+ACTION_START = {
+    "lock_users": (Status.ACTIVE, Status.LOCKED),
+    "suspend_users": (Status.ACTIVE, Status.SUSPENDED),
+    "block_users": (Status.ACTIVE, Status.BLOCKED),
+    "reactivate_users": (Status.LOCKED, Status.ACTIVE),
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTION_START))
+@pytest.mark.parametrize("persona", sorted(OFFERED))
+def test_permission_matrix(request, program_a, persona, action) -> None:
+    client = request.getfixturevalue(persona)
+    start, end = ACTION_START[action]
+    user = AccountHolderFactory(program=program_a, status=start)
+
+    run_action(client, action, [user])
+
+    allowed = action in OFFERED[persona]
+    assert statuses(user) == [end if allowed else start]
+    assert StatusChange.objects.filter(user=user).exists() == allowed
