@@ -255,19 +255,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _no_control_socket() -> list[str]:
-    """gunicorn ≥ 24 opens a control socket at a fixed path; keep off any other server's."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    return (
-        ["--no-control-socket"]
-        if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS)
-        else []
-    )
+def _config() -> list[str]:
+    # the deployment's gunicorn settings (sync workers, timeouts, logging), as `make serve`
+    config = ROOT / "gunicorn.conf.py"
+    return ["--config", str(config)] if config.exists() else []
 
 
 class Server:
-    """gunicorn serving the production WSGI app with bench settings, on loopback."""
+    """gunicorn serving the production WSGI app with bench settings, on loopback.
+
+    Same WSGI app, worker class and settings file as `make serve`; only the bind address,
+    the worker count (--workers, default as in production) and the Django settings differ.
+    """
 
     def __init__(self, url: str, workers: int) -> None:
         self.port = free_port()
@@ -289,11 +288,7 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(workers),
-                "--timeout",
-                "60",
-                "--backlog",
-                "256",
-                *_no_control_socket(),
+                *_config(),
             ],
             cwd=ROOT,
             env=env,
@@ -342,6 +337,13 @@ def drive(job: dict[str, Any]) -> dict[str, Any]:
 # --- the run ---------------------------------------------------------------------------------
 
 
+def _load_average() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "n/a"
+
+
 def machine() -> dict[str, Any]:
     from django.db import connection
 
@@ -368,6 +370,7 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
+    load_before = _load_average()
     url = args.database_url
     ensure_postgres(url)
     prepare_database(url, fresh=not args.reuse)
@@ -530,7 +533,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Django {info['django']}\n"
         f"data: {users_total:,} users, {entries or 0:,} blacklist entries; gunicorn "
         f"{args.workers} sync workers; load: {args.concurrency} threads x {args.duration:.0f} s "
-        f"(@C), then 1 thread x {args.latency_duration:.0f} s (@1); latencies in ms"
+        f"(@C), then 1 thread x {args.latency_duration:.0f} s (@1); latencies in ms\n"
+        f"machine load average (1 min) before the run {load_before}, after {_load_average()} "
+        "(the load generator and PostgreSQL share these cores; anything else running skews it)"
     )
     print()
     print(header)
