@@ -396,7 +396,7 @@ def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
         elif existing is None or any(getattr(existing, k) != getattr(doc, k) for k in _ID_KEYS):
             identification[rank] = doc
 
-    existing_addresses = current_addresses(user)
+    existing_addresses = current_addresses(user) if clean.addresses else {}
     addresses: dict[str, dict[str, Any] | None] = {}
     for kind, item in clean.addresses.items():
         existing_address = existing_addresses.get(kind)
@@ -453,27 +453,31 @@ def _would_be(user: AccountHolder, plan: _UpdatePlan) -> AccountHolder:
                 )
         elif rank in ids:
             new_ids[rank] = ids[rank]
-    addresses = current_addresses(user)
-    for kind, item in plan.addresses.items():
-        if item is None:
-            addresses.pop(kind, None)
-        else:
-            addresses[kind] = Address(user=after, type=kind, **item)
-    tax = (
-        [
-            TaxResidency(user=after, position=i, **t)
-            for i, t in enumerate(plan.tax_residencies or [])
-        ]
-        if plan.tax_changed
-        else _cached(user, "tax_residencies")
+    # children the plan does not touch keep whatever the caller loaded (no query for them)
+    cache = dict(getattr(user, "_prefetched_objects_cache", {}))
+    after._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    cache["identifications"] = _prefetched(
+        Identification, after, [new_ids[r] for r in RANKS if r in new_ids]
     )
-    after._prefetched_objects_cache = {}  # type: ignore[attr-defined]
-    _cache_children(
-        after,
-        [new_ids[r] for r in RANKS if r in new_ids],
-        sorted(addresses.values(), key=lambda a: a.type),
-        tax,
-    )
+    if plan.addresses:
+        addresses = current_addresses(user)
+        for kind, item in plan.addresses.items():
+            if item is None:
+                addresses.pop(kind, None)
+            else:
+                addresses[kind] = Address(user=after, type=kind, **item)
+        cache["addresses"] = _prefetched(
+            Address, after, sorted(addresses.values(), key=lambda a: a.type)
+        )
+    if plan.tax_changed:
+        cache["tax_residencies"] = _prefetched(
+            TaxResidency,
+            after,
+            [
+                TaxResidency(user=after, position=i, **item)
+                for i, item in enumerate(plan.tax_residencies or [])
+            ],
+        )
     return after
 
 
@@ -541,7 +545,7 @@ def _save(user: AccountHolder, plan: _UpdatePlan, risk_status: str | None, now: 
 def _changed_paths(user: AccountHolder, plan: _UpdatePlan) -> dict[str, tuple[Any, Any]]:
     """The canonical paths the update changed, old → new (values masked when recorded)."""
     changes: dict[str, tuple[Any, Any]] = {
-        name: (None if name == "password" else old, new)
+        name: (old, new)  # a password is recorded as masked on both sides, never a hash
         for name, (old, new) in plan.scalars.items()
     }
     return changes | _children_changes(user, plan)

@@ -320,6 +320,8 @@ _SPECIAL_CODES: dict[tuple[str, str], str] = {
 
 
 def code_for(path: str, rule: str) -> str:
+    if rule == "frozen":
+        return _SPECIAL_CODES[("names", "frozen")]
     if rule in ("pair", "date_pair") and path.startswith("identification."):
         path = ".".join(path.split(".")[:2])  # the pair's code names the document's rank
     special = _SPECIAL_CODES.get((path, rule))
@@ -436,7 +438,14 @@ class _Validator:
         self._errors: list[tuple[int, int, FieldError]] = []
         self.given: set[str] = set()  # paths the request supplied a non-blank value for
         self.current_ids = current_identifications(user)
-        self.current_addresses = current_addresses(user)
+        self._current_addresses: dict[str, Address] | None = None
+
+    @property
+    def current_addresses(self) -> dict[str, Address]:
+        # read only when the write or the program's required fields involve addresses
+        if self._current_addresses is None:
+            self._current_addresses = current_addresses(self.user)
+        return self._current_addresses
 
     # --- plumbing
 
