@@ -22,6 +22,18 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from users.models import AccountHolder, AccountType, KycStatus, RiskStatus, Status, SubStatus
 
+# `q` compares LOWER(column) LIKE 'prefix%'. On PostgreSQL a btree serves that only with a
+# pattern operator class, and Django cannot declare one on an expression portably (SQLite
+# has none), so a migration runs these on PostgreSQL only. The id prefix needs nothing: the
+# unique public_id column already has Django's `varchar_pattern_ops` companion index.
+POSTGRES_SEARCH_INDEXES: dict[str, str] = {
+    f"user_program_{short}_prefix_idx": (
+        f"CREATE INDEX IF NOT EXISTS user_program_{short}_prefix_idx "
+        f"ON users_accountholder (program_id, lower({column}) text_pattern_ops)"
+    )
+    for short, column in (("fname", "first_name"), ("lname", "last_name"), ("email", "email"))
+}
+
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 _ALPHA3 = re.compile(r"^[A-Za-z]{3}$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
