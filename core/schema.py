@@ -120,7 +120,8 @@ def enumeration_item_schema() -> serializers.Serializer:
 
 
 # What core adds to operations, documented here so no view has to repeat it.
-BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+BODY_METHODS = ("post", "put", "patch", "delete")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_CODES: dict[int, list[str]] = {
     400: [error_codes.IDEMPOTENCY_KEY_INVALID],
     409: [error_codes.IDEMPOTENCY_KEY_IN_USE],
@@ -129,43 +130,17 @@ IDEMPOTENCY_CODES: dict[int, list[str]] = {
 BODY_CODES: dict[int, list[str]] = {413: [error_codes.REQUEST_TOO_LARGE]}
 
 
-def merge_error_responses(
-    responses: dict[Any, Any], version: str, codes: dict[int, list[str]]
-) -> dict[Any, Any]:
-    """Add error codes to an operation's responses, extending a status already documented."""
-    merged = dict(responses)
-    fresh = error_responses(version, codes)
-    for status in codes:
-        key = status if status in merged else str(status) if str(status) in merged else None
-        existing = merged.get(key) if key is not None else None
-        if existing is None:
-            merged[status] = fresh[status]
-        elif isinstance(existing, OpenApiResponse):
-            listed = str(existing.description or "")
-            added = [f"`{c}`" for c in codes[status] if f"`{c}`" not in listed]
-            if added:
-                merged[key] = OpenApiResponse(
-                    response=existing.response,
-                    description=", ".join([listed, *added]) if listed else ", ".join(added),
-                    examples=existing.examples,
-                )
-    return merged
-
-
 class OnboardAutoSchema(AutoSchema):
-    """The default schema class: documents the Idempotency-Key header and the answers core
-    gives before or around any view (409 / 422 idempotency, 413 oversized body)."""
-
-    def _is_idempotent(self) -> bool:
-        handler = getattr(self.view, self.method.lower(), None)
-        return bool(getattr(handler, "idempotent", False))
+    """The default schema class: documents the Idempotency-Key header of `@idempotent`
+    handlers (the answers it adds are documented by `add_core_error_responses`)."""
 
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
-        if self._is_idempotent():
+        handler = getattr(self.view, self.method.lower(), None)
+        if getattr(handler, "idempotent", False):
             parameters.append(
                 OpenApiParameter(
-                    "Idempotency-Key",
+                    IDEMPOTENCY_HEADER,
                     OpenApiTypes.STR,
                     OpenApiParameter.HEADER,
                     required=False,
@@ -180,17 +155,55 @@ class OnboardAutoSchema(AutoSchema):
             )
         return parameters
 
-    def get_response_serializers(self) -> Any:
-        responses = super().get_response_serializers()
-        version = _path_version(self.path)
-        if not version or not isinstance(responses, dict):
-            return responses
-        codes: dict[int, list[str]] = {}
-        if self.method in BODY_METHODS:
-            codes.update(BODY_CODES)
-        if self._is_idempotent():
-            codes.update(IDEMPOTENCY_CODES)
-        return merge_error_responses(responses, version, codes) if codes else responses
+
+def add_core_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the answers core gives around any view.
+
+    `413 request_too_large` on every operation with a body (the middleware checks the size
+    first), and `400 / 409 / 422` on every operation that takes an `Idempotency-Key`. A hook,
+    because a view's own `extend_schema(responses=...)` replaces the schema class's responses.
+    """
+    for path, operations in result.get("paths", {}).items():
+        version = _path_version(path)
+        if not version:
+            continue
+        for method, operation in operations.items():
+            codes: dict[int, list[str]] = {}
+            if method in BODY_METHODS:
+                codes.update(BODY_CODES)
+            if any(
+                p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER
+                for p in operation.get("parameters", [])
+            ):
+                codes.update(IDEMPOTENCY_CODES)
+            for status, status_codes in codes.items():
+                _document(operation.setdefault("responses", {}), version, status, status_codes)
+    return result
+
+
+def _document(responses: dict[str, Any], version: str, status: int, codes: list[str]) -> None:
+    existing = responses.get(str(status))
+    if existing is None:
+        component = "V2Error" if version == "v2" else "V1Error"
+        responses[str(status)] = {
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{component}"},
+                    "examples": {
+                        code: {"value": _example(version, status, code), "summary": code}
+                        for code in codes
+                    },
+                }
+            },
+            "description": "Error codes: " + ", ".join(f"`{c}`" for c in codes),
+        }
+        return
+    listed = existing.get("description", "")
+    added = [f"`{c}`" for c in codes if f"`{c}`" not in listed]
+    if added:
+        existing["description"] = ", ".join([listed, *added]) if listed else ", ".join(added)
 
 
 def _path_version(path: str) -> str:

@@ -156,6 +156,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/[^/]+/v[12]",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_core_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         # v2 users: account types and the address types a client may send. The account types
         # of v1 and v2 differ in values but share a field name: named apart, or the schema
