@@ -95,12 +95,11 @@ def _rows(count: int, start: int, rng: random.Random) -> io.StringIO:
         elif kind < 12:
             out.write(f"customer.id_number,X{i:09d},exact,block,,bench\n")
         elif kind < 16:
-            name = f"{_name(rng)} {_name(rng)}{i}"[:50]
-            name = "".join(ch for ch in name if not ch.isdigit()) + " " + _roman(i)
-            out.write(f"customer.last_name,{name[:50]},normalized,score,30,bench\n")
+            name = f"{_name(rng)} {_name(rng)}"[:40] + " " + _roman(i)
+            out.write(f"customer.last_name,{name},normalized,score,30,bench\n")
         elif kind < 19:
             attribute = ("customer.first_name", "customer.last_name")[i % 2]
-            name = f"{_name(rng)} {_roman(i)}"[:50]
+            name = f"{_name(rng)[:40]} {_roman(i)}"
             out.write(f"{attribute},{name},fuzzy,score,40,bench\n")
         else:
             born = f"{1940 + i % 60}-{1 + i % 12:02d}-{1 + i % 28:02d}"
@@ -109,11 +108,10 @@ def _rows(count: int, start: int, rng: random.Random) -> io.StringIO:
 
 
 def _roman(n: int) -> str:
-    """A letters-only, unique suffix (names may not contain digits)."""
+    """A unique five-letter suffix for row n (names may not contain digits)."""
     letters = "bcdfghjklmnpqrstvwxz"
     text = ""
-    n += 1
-    while n:
+    for _ in range(5):
         n, digit = divmod(n, len(letters))
         text += letters[digit]
     return text.capitalize()
@@ -238,7 +236,7 @@ def main() -> None:
             "customer.first_name": ["Ada"],
             "customer.last_name": ["Lovelace"],
             "customer.email": ["ada.lovelace@example.com"],
-            "customer.mobile": ["6591234567"],
+            "customer.mobile": ["6599991234"],  # outside the generated range
             "customer.id_number": ["S1234567D"],
             "customer.nationality": ["GBR"],
             "customer.birthday": ["1990-01-31"],

@@ -281,3 +281,14 @@ def test_next_risk_status(outcome, current, expected) -> None:  # type: ignore[n
 
     decision = ScreeningDecision(outcome=outcome, score=0, threshold=100)
     assert next_risk_status(decision=decision, current=current) == expected
+
+
+def test_program_create_gives_default_risk_settings(seeded: None) -> None:
+    from programs.services import program_create
+
+    program = program_create(code="gamma", name="Gamma", country="SGP")
+    settings = RiskSettings.objects.get(program=program)
+    assert (settings.threshold, settings.enabled) == (100, True)
+    # so the first write of a new program is screened, not refused as misconfigured
+    decision = screen_user_write(program=program, values=values(email="ada@example.com"))
+    assert decision.outcome == "clear"
