@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -50,7 +52,21 @@ CHECKS = [
 
 
 @pytest.fixture
-def fuzz_target(program_a, client_a) -> dict[str, Any]:
+def keep_test_connection():  # type: ignore[no-untyped-def]
+    """The WSGI handler closes "old" database connections around each request, which on
+    PostgreSQL would close the test's own transaction; Django's test client unhooks the
+    same signal handlers for the same reason."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_target(keep_test_connection, program_a, client_a) -> dict[str, Any]:
     """Program `alpha` with room for the whole run in its rate limits, and a few users whose
     ids the generated cases use half of the time (random ids only ever reach the 404s)."""
     Program.objects.filter(pk=program_a.pk).update(
