@@ -17,7 +17,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
@@ -79,6 +80,31 @@ class IndexedOrderingChangeList(ChangeList):
         if self.sortable_by is not None and field_name not in self.sortable_by:
             return None
         return super().get_ordering_field(field_name)
+
+
+class SearchOrderingChangeList(IndexedOrderingChangeList):
+    """While searching, orders by expressions that no index provides.
+
+    Search terms are looked up through their own indexes (a bitmap OR of equalities) and match
+    few rows. Ordering those rows by an indexed column in SQL tempts the planner into walking
+    that column's index and filtering row by row until a page of matches turns up, which for a
+    rare term is most of the table. `COALESCE(col, col)` orders the same but matches no index,
+    so the matches are fetched first and then sorted.
+    """
+
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet) -> list[Any]:
+        ordering = super().get_ordering(request, queryset)
+        if not self.query:
+            return ordering
+        return [_unindexed(item) for item in ordering]
+
+
+def _unindexed(item: Any) -> Any:
+    if not isinstance(item, str) or item.lstrip("-") in ("pk", "id"):
+        return item  # the tie-breaker
+    name = item.lstrip("-")
+    expression = Coalesce(F(name), F(name))
+    return expression.desc() if item.startswith("-") else expression.asc()
 
 
 def _postgres_estimate(queryset: QuerySet) -> int | None:

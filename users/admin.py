@@ -40,9 +40,9 @@ from core.admin_utils import (
     EMPTY,
     BulkOutcome,
     EstimatedCountPaginator,
-    IndexedOrderingChangeList,
     ReadOnlyInline,
     ReasonForm,
+    SearchOrderingChangeList,
     badge,
     mask_email,
     mask_mobile,
@@ -211,6 +211,9 @@ def user_search_q(term: str) -> Q:
         return Q(public_id=term.lower()) | _reference_q(term)
     if PHONE.match(term):
         return _mobile_q(term) | _reference_q(term)
+    if any(ch.isdigit() for ch in term):
+        # names hold no digits (SPEC §6): only the references, each an index look-up
+        return _reference_q(term)
     return _reference_q(term) | _name_q(term)
 
 
@@ -724,10 +727,8 @@ class AccountHolderAdmin(admin.ModelAdmin):
 
     # -- queries ------------------------------------------------------------------------------
 
-    def get_changelist(
-        self, request: HttpRequest, **kwargs: Any
-    ) -> type[IndexedOrderingChangeList]:
-        return IndexedOrderingChangeList
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[SearchOrderingChangeList]:
+        return SearchOrderingChangeList
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccountHolder]:
         return super().get_queryset(request).select_related("program")

@@ -165,6 +165,9 @@ def test_search_q_routes_terms_to_their_columns() -> None:
     assert "mobile_country_code" in str(user_search_q("+6591234567"))
     assert "_last_lower" in str(user_search_q("lovelace"))
     assert "_last_lower" not in str(user_search_q("x@y.z"))
+    # a reference with digits is never compared with names (no scan of the name columns)
+    assert "_last_lower" not in str(user_search_q("CUS000001234"))
+    assert "customer_id" in str(user_search_q("CUS000001234"))
 
 
 def _changelist_queries(client, count: int, program) -> int:  # type: ignore[no-untyped-def]
@@ -207,3 +210,22 @@ def test_sorting_only_on_indexed_columns(admin_op, holder, column, sorted_by) ->
     assert not any("program" in str(o) or "status" in str(o) for o in ordering)
     if sorted_by:
         assert str(ordering[0]).endswith(sorted_by)
+
+
+def test_search_results_are_sorted_without_walking_an_index(admin_op, holder) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_op.get(URL, {"q": "grace hopper"})
+
+    assert listed(response) == {holder.public_id}
+    page_sql = queries.captured_queries[-1]["sql"]
+    order_by = page_sql.upper().rsplit("ORDER BY", 1)[1]
+    # ordered by COALESCE(created_at, created_at): the matches are found, then sorted
+    assert "COALESCE" in order_by and "CREATED_AT" in order_by
+
+
+def test_unsearched_lists_use_the_created_index_order(admin_op, holder) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        admin_op.get(URL)
+
+    order_by = queries.captured_queries[-1]["sql"].upper().rsplit("ORDER BY", 1)[1]
+    assert "COALESCE" not in order_by and "CREATED_AT" in order_by
