@@ -846,3 +846,23 @@ def test_concurrent_puts_with_one_if_match_exactly_one_wins(client_a, program_a)
     assert sorted(statuses) == [200] + [412] * (writers - 1)
     user.refresh_from_db()
     assert user.row_version == 2 and user.job_title.startswith("Job ")
+
+
+def test_update_reaching_the_risk_threshold_blacklists_the_user(api_a, program_a):
+    blacklist_entry_save(
+        entry=BlacklistEntry(
+            entity_attribute="customer.email",
+            value="mule@example.com",
+            action="score",
+            weight=100,
+            reason="t",
+        )
+    )
+    user = create(api_a)
+    etag = api_a.get(url(user["id"])).headers["ETag"]
+    response = put(api_a, user["id"], {"email": "mule@example.com"}, HTTP_IF_MATCH=etag)
+    assert_v2_error(response, 403, "user_blocked_risk_threshold_exceeded")
+    # the change is not applied, but the blacklisting is kept (SPEC §6b)
+    fresh = AccountHolder.objects.get(public_id=user["id"])
+    assert (fresh.status, fresh.risk_status) == ("blacklisted", "REJECTED")
+    assert fresh.email == user["email"]

@@ -82,6 +82,14 @@ _IF_MATCH = OpenApiParameter(
         "with `412 precondition_failed` and nothing is saved. Without it, the last write wins."
     ),
 )
+_FIELD_ERRORS = (
+    "Field failures answer `400 validation_error` with one `source` item per failing rule: "
+    "its `code` is the one v1 answers for the same rule (e.g. `resource_user_birthday_invalid`, "
+    "`resource_id_type_unique`) and its `field` the dotted path of the value in the request "
+    "(`birth.date`, `identification[0].number`, `addresses[1].zipcode`); a required item that "
+    "was not sent is named at the index it would take. A body that is not a JSON object "
+    "answers `400 invalid_model`."
+)
 _NOT_FOUND = {404: [error_codes.USER_IMPROPER_ID, error_codes.USER_RECORD_NOT_FOUND]}
 _WRITE_400 = [
     error_codes.INVALID_MODEL,
@@ -220,7 +228,7 @@ class UserListCreateV2View(V2UsersView):
             'A body of exactly `{"user_id": ...}` re-activates a locked or suspended user '
             "instead (`200` with the user; an active user is returned unchanged). "
             "Unknown fields, response-only fields included, answer `400` "
-            "`resource_user_unknown_field` per field. Accepts `Idempotency-Key`."
+            "`resource_user_unknown_field` per field. Accepts `Idempotency-Key`. " + _FIELD_ERRORS
         ),
         request=PolymorphicProxySerializer(
             component_name="V2UserCreateOrReactivate",
@@ -302,7 +310,8 @@ class UserDetailV2View(V2UsersView):
             'of its rank or type, the others are kept, and `"remove": true` removes one. '
             "`tax_residencies` replaces the whole list. A change of a verified `email` or "
             "mobile is not applied: it becomes a pending update (see `pending_updates` and "
-            "`required_actions`) until an operator approves it."
+            "`required_actions`) until an operator approves it. Send the `ETag` you read in "
+            "`If-Match` to refuse the update if the user changed meanwhile. " + _FIELD_ERRORS
         ),
         request=V2UserWriteIn,
         parameters=[_USER_ID_PARAM, _IF_MATCH, _ETAG_HEADER],
