@@ -9,6 +9,7 @@ to "no filter": the view answers 400 `invalid_query_param` naming the parameter.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core import error_codes
+from core.exceptions import ApiError, FieldError
 from users.models import AccountHolder, AccountType, KycStatus, RiskStatus, Status, SubStatus
 
 # `q` compares LOWER(column) LIKE 'prefix%'. On PostgreSQL a btree serves that only with a
@@ -154,3 +157,26 @@ class UserFilter(django_filters.FilterSet):
             | Q(email_lower__startswith=term)
             | Q(public_id__startswith=term)
         )
+
+
+def filter_users(
+    queryset: QuerySet[AccountHolder], params: Mapping[str, str]
+) -> QuerySet[AccountHolder]:
+    """`queryset` narrowed by the list's filters; any invalid value is 400, each one named."""
+    filterset = UserFilter(params, queryset=queryset)
+    if filterset.is_valid():
+        return filterset.qs
+    errors = [
+        FieldError(
+            name,
+            error_codes.INVALID_QUERY_PARAM,
+            f"Invalid value for `{name}`: {' '.join(str(m) for m in messages)}",
+        )
+        for name, messages in filterset.errors.items()
+    ]
+    raise ApiError(
+        error_codes.INVALID_QUERY_PARAM,
+        description=errors[0].description,
+        params={"param": errors[0].field},
+        errors=errors,
+    )

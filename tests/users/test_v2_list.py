@@ -348,6 +348,12 @@ def test_invalid_filter_values_are_400(api_a, program_a, name, value):
     assert name in body["detail"]
 
 
+def test_every_invalid_filter_is_named(api_a, program_a):
+    response = api_a.get(LIST, {"status": "x", "nationality": "12", "q": "ok"})
+    body = assert_v2_error(response, 400, "invalid_query_param")
+    assert sorted(s["field"] for s in body["source"]) == ["nationality", "status"]
+
+
 # --- cost
 
 

@@ -47,10 +47,10 @@ from users.api.v2_render import (
     render_users,
     with_v2_relations,
 )
-from users.filters import UserFilter
+from users.filters import UserFilter, filter_users
 from users.lifecycle import Actor
 from users.models import AccountHolder, Channel, Status, UserEvent
-from users.pagination import PAGING_PARAMS, KeysetPaginator, invalid_param, single_valued
+from users.pagination import PAGING_PARAMS, KeysetPaginator, single_valued
 
 TAG = "v2 users"
 
@@ -206,11 +206,8 @@ class UserListCreateV2View(V2UsersView):
         params = single_valued(request.query_params, [*UserFilter.base_filters, *PAGING_PARAMS])
         page_request = users_paginator.parse(params)
         filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS}
-        filterset = UserFilter(filters, queryset=selectors.users_of(self.program))
-        if not filterset.is_valid():
-            name, messages = next(iter(filterset.errors.items()))
-            raise invalid_param(name, f"Invalid value for `{name}`: {' '.join(messages)}")
-        page = users_paginator.paginate(with_v2_relations(filterset.qs), page_request)
+        users = filter_users(selectors.users_of(self.program), filters)
+        page = users_paginator.paginate(with_v2_relations(users), page_request)
         return Response(
             {
                 "pagination": users_paginator.envelope(page, path=request.path, params=params),
