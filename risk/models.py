@@ -73,6 +73,7 @@ class BlacklistEntry(models.Model):
         blank=True,
         related_name="blacklist_entries",
         help_text="Empty: the entry applies to every program.",
+        db_index=False,  # blacklist_program_created_idx leads with it
     )
     action = models.CharField(max_length=5, choices=Action.choices, default=Action.BLOCK)
     weight = models.PositiveIntegerField(
@@ -86,6 +87,9 @@ class BlacklistEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # not indexed: only deleting an operator account looks entries up by it, and an
+        # index here would cost every one of a million imported rows
+        db_index=False,
     )
     added_by_label = models.CharField(
         max_length=150, blank=True, help_text="Who added it when not an operator (e.g. `cli`)."
@@ -137,25 +141,17 @@ class BlacklistEntry(models.Model):
             ),
         ]
         indexes = [
-            # the screening look-up: key IN (...) among active entries
-            models.Index(
-                fields=["value_normalized", "entity_attribute"],
-                condition=Q(is_active=True),
-                name="blacklist_lookup_idx",
-            ),
-            # admin search by (normalized) value prefix
+            # The screening look-up (key IN (...)) and the admin's search (key = or key LIKE
+            # 'prefix%'): pattern_ops serves both equality and prefixes on PostgreSQL. Kept to
+            # few indexes on purpose: every one is maintained by each imported row.
             models.Index(
                 fields=["value_normalized"],
-                name="blacklist_value_prefix_idx",
+                name="blacklist_value_idx",
                 opclasses=["varchar_pattern_ops"],
             ),
             models.Index(fields=["-created_at", "-id"], name="blacklist_created_idx"),
             models.Index(
                 fields=["program", "-created_at", "-id"], name="blacklist_program_created_idx"
-            ),
-            models.Index(
-                fields=["entity_attribute", "-created_at", "-id"],
-                name="blacklist_attribute_idx",
             ),
         ]
 
@@ -171,7 +167,12 @@ class BlacklistToken(models.Model):
     point to, so its cost depends on how many listed names sound alike, not on the list size.
     """
 
-    entry = models.ForeignKey(BlacklistEntry, on_delete=models.CASCADE, related_name="tokens")
+    entry = models.ForeignKey(
+        BlacklistEntry,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+        db_index=False,  # blacklist_token_unique (entry, key) leads with it
+    )
     entity_attribute = models.CharField(max_length=40)
     key = models.CharField(max_length=64)
 
