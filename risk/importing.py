@@ -167,11 +167,7 @@ def clean_entry(
         errors["value"] = "required"
     elif attribute in _ATTRIBUTES:
         problem = _check_value(attribute, text, catalog)
-        if (
-            problem is None
-            and match_type in _MATCHES
-            and not key_for(attribute, match_type, text)
-        ):
+        if problem is None and match_type in _MATCHES and not key_for(attribute, match_type, text):
             problem = "nothing left to compare once normalized"
         if problem:
             errors["value"] = problem
