@@ -516,6 +516,14 @@ def test_metadata_is_replaced_whole_and_cleared(api_a, program_a):
     assert put_ok(api_a, user["id"], {"metadata": None})["metadata"] is None
 
 
+def test_json_that_no_database_stores_is_refused(api_a, program_a):
+    user = create(api_a, base_body(metadata={"a": 1}))
+    response = put(api_a, user["id"], {"metadata": {"note": "nul \u0000 inside"}})
+    body = assert_v2_error(response, 400, "validation_error")
+    assert sources(body) == [("metadata", "resource_user_metadata_invalid")]
+    assert AccountHolder.objects.get(public_id=user["id"]).metadata == {"a": 1}
+
+
 def test_scalars_absent_kept_null_cleared_empty_ignored(api_a, program_a):
     user = create(api_a, base_body(middle_name="King", title="Dr", job_title="Analyst"))
     body = put_ok(api_a, user["id"], {"middle_name": None, "title": "", "job_title": "  "})

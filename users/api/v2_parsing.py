@@ -397,6 +397,9 @@ class _Parser:
             if not isinstance(raw, str):
                 self.error(path, canonical, "invalid", f"`{path}` must be a string.")
                 return False, None
+            if "\x00" in raw:
+                self.error(path, canonical, "invalid", f"`{path}` contains a NUL character.")
+                return False, None
             text = raw.strip()
             return (True, text) if text else (False, None)
         if kind == _BOOL:
@@ -406,6 +409,10 @@ class _Parser:
             return True, raw
         if not isinstance(raw, dict):
             self.error(path, canonical, "invalid", f"`{path}` must be a JSON object.")
+            return False, None
+        if _holds_nul(raw):
+            # no database stores it in JSON text (PostgreSQL's jsonb refuses \u0000)
+            self.error(path, canonical, "invalid", f"`{path}` contains a NUL character.")
             return False, None
         return True, raw
 
@@ -640,6 +647,22 @@ class _Parser:
                 residency[key] = value if present else None
             residencies.append(residency)
         self.write.changes["tax_residencies"] = residencies
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in any key or string of a JSON value (iterative: any depth)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class _Skip(Exception):
