@@ -874,3 +874,33 @@ def test_update_reaching_the_risk_threshold_blacklists_the_user(api_a, program_a
     fresh = AccountHolder.objects.get(public_id=user["id"])
     assert (fresh.status, fresh.risk_status) == ("blacklisted", "REJECTED")
     assert fresh.email == user["email"]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_with_one_email_one_wins(client_a, program_a):
+    writers = 10
+    barrier = threading.Barrier(writers)
+    answers: list[tuple[int, Any]] = []
+
+    def write(i: int) -> None:
+        try:
+            api = api_for(client_a)
+            body = base_body(email="race@example.com", mobile=f"9{i + 1:07d}")
+            barrier.wait()
+            response = api.post(LIST, body, format="json")
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [201] + [400] * (writers - 1)
+    for status, body in answers:
+        if status == 400:
+            assert body["code"] == "validation_error"
+            assert ("email", "resource_user_email_unique") in sources(body)
+    assert AccountHolder.objects.filter(email="race@example.com").count() == 1
