@@ -663,10 +663,15 @@ class _Validator:
             self.error(spec.rank, path, "invalid")
             return _SKIP
         try:
-            size = len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode())
+            serialized = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError):
             self.error(spec.rank, path, "invalid")
             return _SKIP
+        if "\\u0000" in serialized:
+            # PostgreSQL's jsonb cannot store NUL characters: refuse them, never a 500
+            self.error(spec.rank, path, "invalid")
+            return _SKIP
+        size = len(serialized.encode())
         assert spec.max_bytes is not None
         if size > spec.max_bytes or (path == "metadata" and len(raw) > METADATA_MAX_KEYS):
             code = code_for(path, "lengthmax")

@@ -312,6 +312,8 @@ V2_CASES = [
     ({"metadata": {str(i): i for i in range(51)}}, ("metadata", "resource_user_metadata_lengthmax")),
     ({"metadata": {"blob": "x" * 17000}}, ("metadata", "resource_user_metadata_lengthmax")),
     ({"created_by": "me"}, ("created_by", "resource_user_created_by_invalid")),
+    ({"metadata": {"k": "nul\x00byte"}}, ("metadata", "resource_user_metadata_invalid")),
+    ({"job_title": "nul\x00byte"}, ("job_title", "resource_user_job_title_rule")),
     ({"provider_posting_status": "p" * 51}, ("provider_posting_status", "resource_user_provider_posting_status_lengthmax")),
     ({"addresses": {"billing": {"address_1": "1 Main St", "country": "XYZ"}}}, ("addresses.billing.country", "resource_user_address_country_not_allowed")),
     ({"addresses": {"billing": {"address_1": "1 Main St", "country": "SGP", "zipcode": "1" * 21}}}, ("addresses.billing.zipcode", "resource_user_address_zipcode_lengthmax")),
