@@ -132,7 +132,8 @@ def test_operator_finds_a_user_by_email_and_suspends_with_a_reason(
     log_in(page, live_server, operator.username)
 
     page.fill("#searchbar", "GRACE.HOPPER@example.com")
-    page.press("#searchbar", "Enter")
+    with page.expect_navigation():
+        page.press("#searchbar", "Enter")
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert user.public_id in rows.first.inner_text()
