@@ -660,6 +660,7 @@ def user_reactivate(
     - `locked` / `suspended` otherwise: → `active`;
     - any other status: `400 resource_user_status_transition_not_allowed`.
     """
+    _lock_and_refresh_status(user)
     if user.status == Status.ACTIVE:
         return user
     if user.status in TERMINAL_STATUSES:
@@ -683,6 +684,21 @@ def user_reactivate(
     )
 
 
+def _lock_and_refresh_status(user: AccountHolder) -> None:
+    """Lock the user's row and re-read what the checks below look at. The user a view loaded
+    may be stale by now: two simultaneous re-activations (or suspensions) must be judged one
+    after the other, so the second sees `active` (200, unchanged) or `suspended`
+    (`user_record_already_suspended`), as it would sequentially."""
+    current = (
+        AccountHolder.objects.select_for_update()
+        .filter(pk=user.pk)
+        .values("status", "sub_status", "risk_status", "row_version")
+        .get()
+    )
+    for name, value in current.items():
+        setattr(user, name, value)
+
+
 def normalize_state(state: object) -> str:
     """The DELETE body's `state`: `suspended` (default) or `blocked`, case-insensitive."""
     if state is None or (isinstance(state, str) and not state.strip()):
@@ -704,6 +720,7 @@ def user_deactivate(
     `400 resource_user_status_transition_not_allowed`.
     """
     target = normalize_state(state)
+    _lock_and_refresh_status(user)
     if target == Status.SUSPENDED and user.status == Status.SUSPENDED:
         raise ApiError(error_codes.USER_ALREADY_SUSPENDED)
     return user_change_status(
