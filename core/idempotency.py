@@ -35,13 +35,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -63,6 +64,8 @@ IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
 STORED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified")
 
 _KEY = re.compile(r"^[\x20-\x7e]+$")
+
+logger = logging.getLogger("onboard.idempotency")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -186,7 +189,16 @@ def complete(record: IdempotencyRecord, response: HttpResponse) -> None:
 
 
 def release(record: IdempotencyRecord) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk, claimed_at=record.claimed_at).delete()
+    """Give the key back after a failure, so the client may retry with it at once.
+
+    Best effort: when the database itself is what failed, the key stays in progress and
+    becomes reclaimable after IN_PROGRESS_TIMEOUT; the original error is what the client
+    must see, not this one.
+    """
+    try:
+        IdempotencyRecord.objects.filter(pk=record.pk, claimed_at=record.claimed_at).delete()
+    except DatabaseError:
+        logger.warning("idempotency key not released", extra={"code": "idempotency_release"})
 
 
 def idempotent(handler: Handler) -> Handler:

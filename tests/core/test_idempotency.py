@@ -333,3 +333,28 @@ def test_many_simultaneous_requests_one_key(program_a, client_a):
     assert set(statuses) <= {201, 409}
     assert AccountHolder.objects.count() == 1
     assert IdempotencyRecord.objects.get().state == IdempotencyState.COMPLETED
+
+
+def test_a_key_that_cannot_be_released_stays_reclaimable(api_a, monkeypatch, caplog):
+    """When the database is what failed, releasing fails too: the client still gets the
+    original 500, and the key is taken over once IN_PROGRESS_TIMEOUT has passed."""
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    def broken_delete(self):  # type: ignore[no-untyped-def]
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(QuerySet, "delete", broken_delete)
+        response = post(api_a, V2, {**BODY, "fail": "server"}, key="stuck")
+    assert response.status_code == 500
+    assert response.json()["code"] == error_codes.INTERNAL_ERROR
+    assert "idempotency key not released" in caplog.text
+    record = IdempotencyRecord.objects.get()
+    assert record.state == IdempotencyState.IN_PROGRESS
+    failing = {**BODY, "fail": "server"}
+    assert post(api_a, V2, failing, key="stuck").status_code == 409
+    IdempotencyRecord.objects.update(claimed_at=record.claimed_at - IN_PROGRESS_TIMEOUT)
+    # taken over: the retry runs (and fails again, this time releasing the key)
+    assert post(api_a, V2, failing, key="stuck").status_code == 500
+    assert not IdempotencyRecord.objects.exists()
