@@ -145,11 +145,11 @@ class OnboardAutoSchema(AutoSchema):
                     OpenApiParameter.HEADER,
                     required=False,
                     description=(
-                        "1 to 255 printable characters, unique per API client. Retrying with the "
-                        "same key and body within 24 h replays the first answer (same status "
-                        "and body) with header `Idempotent-Replayed: true`; a different body "
-                        "answers 422 `idempotency_key_reused`; while the first request runs, "
-                        "409 `idempotency_key_in_use`. 5xx answers are not stored."
+                        "1 to 255 printable ASCII characters, unique per API client. Retrying "
+                        "with the same key and body within 24 h replays the first answer (same "
+                        "status and body) with header `Idempotent-Replayed: true`; a different "
+                        "body answers 422 `idempotency_key_reused`; while the first request "
+                        "runs, 409 `idempotency_key_in_use`. 5xx answers are not stored."
                     ),
                 )
             )
