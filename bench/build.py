@@ -259,7 +259,12 @@ def restore_reactivated(scenarios: list[Scenario]) -> None:
 
 
 def profile_targets(scenarios: list[Scenario]) -> list[tuple[str, Any]]:
-    wanted = {"v1_create": "create", "v1_create_password": "create-password"}
+    wanted = {
+        "v1_create": "create",
+        "v1_create_password": "create-password",
+        "v2_update": "v2-update",
+        "v2_list_first": "v2-list",
+    }
     return [
         (wanted[s.key], s) for s in scenarios if s.key in wanted and not s.missing and not s.failure
     ]
