@@ -271,6 +271,13 @@ class AccountHolder(models.Model):
             models.Index(fields=["program", "mobile"], name="user_program_mobile_idx"),
             models.Index(fields=["program", "client_ref_id"], name="user_program_clientref_idx"),
             models.Index(fields=["program", "nationality"], name="user_program_nationality_idx"),
+            models.Index(
+                fields=["program", "sub_status", "-created_at", "-id"],
+                name="user_program_substatus_idx",
+            ),
+            models.Index(
+                fields=["program", "type", "-created_at", "-id"], name="user_program_type_idx"
+            ),
             # admin search across programs
             models.Index(Lower("email"), name="user_email_idx"),
             models.Index(fields=["mobile"], name="user_mobile_idx"),

@@ -442,7 +442,10 @@ def _plan_of_list(api: Any, params: dict[str, Any]) -> str:
         ({"kyc_status": "completed"}, "user_program_kyc_idx"),
         ({"risk_status": "PENDING"}, "user_program_risk_idx"),
         # exact look-ups: the program's index or the global one (then filtered by program)
-        ({"email": "USER77@example.com"}, "user_program_email_idx|user_email_idx"),
+        (
+            {"email": "USER77@example.com"},
+            "user_program_email_idx|user_email_idx|user_program_email_prefix_idx",
+        ),
         ({"mobile": "90000077"}, "user_program_mobile_idx|user_mobile_idx|user_mobile_live"),
         ({"client_ref_id": "REF-77"}, "user_program_clientref_idx|user_client_ref_idx"),
         ({"customer_id": "CUST-77"}, "user_customer_id_unique|user_customer_id_idx"),
