@@ -51,6 +51,7 @@ from core.admin_utils import (
     refusal_text,
 )
 from core.exceptions import ApiError
+from programs.models import Program
 from risk.models import RiskExemption, Screening
 from risk.services import exemption_grant, exemption_revoke, risk_review
 from users import kyc
@@ -164,13 +165,17 @@ SEARCH_HELP = (
 )
 
 
-def _name_q(term: str) -> Q:
+def _name_q(term: str, program_ids: Callable[[], Sequence[int]]) -> Q:
     words = term.lower().split()
     if len(words) == 1:
-        return Q(_last_lower=words[0]) | Q(_first_lower=words[0])
-    return Q(_first_lower=words[0], _last_lower=" ".join(words[1:])) | Q(
-        _last_lower=" ".join(words)
-    )
+        names = Q(_last_lower=words[0]) | Q(_first_lower=words[0])
+    else:
+        names = Q(_first_lower=words[0], _last_lower=" ".join(words[1:])) | Q(
+            _last_lower=" ".join(words)
+        )
+    # The name indexes lead with the program (users.filters.POSTGRES_SEARCH_INDEXES); naming
+    # every program lets a search across programs use them too, one index descent per program.
+    return Q(program_id__in=program_ids()) & names
 
 
 def _mobile_q(term: str) -> Q:
@@ -187,8 +192,10 @@ def _reference_q(term: str) -> Q:
     return Q(customer_id=term) | Q(client_ref_id=term)
 
 
-def user_search_q(term: str) -> Q:
+def user_search_q(term: str, *, program_ids: Callable[[], Sequence[int]]) -> Q:
     """The condition for one search box entry; every branch is an equality on an indexed column.
+
+    `program_ids` gives every program's id; it is called only when the term is a name.
 
     Equalities (not `LIKE '%x%'`) so that at a million rows each branch is an index look-up and
     their OR a bitmap OR, never a table scan.
@@ -201,7 +208,7 @@ def user_search_q(term: str) -> Q:
             "id": lambda: Q(public_id=value.lower()),
             "email": lambda: Q(_email_lower=value.lower()),
             "mobile": lambda: _mobile_q(value),
-            "name": lambda: _name_q(value),
+            "name": lambda: _name_q(value, program_ids),
             "ref": lambda: Q(client_ref_id=value),
             "customer": lambda: Q(customer_id=value),
         }[kind]()
@@ -214,16 +221,21 @@ def user_search_q(term: str) -> Q:
     if any(ch.isdigit() for ch in term):
         # names hold no digits (SPEC §6): only the references, each an index look-up
         return _reference_q(term)
-    return _reference_q(term) | _name_q(term)
+    return _reference_q(term) | _name_q(term, program_ids)
 
 
 def search_users(queryset: QuerySet[AccountHolder], term: str) -> QuerySet[AccountHolder]:
+
+    def program_ids() -> list[int]:
+        # programs are few (tenants); read only when the term is searched as a name
+        return list(Program.objects.order_by("pk").values_list("pk", flat=True))
+
     # the aliases are the indexed expressions (`Lower("email")`), not selected columns
     return queryset.alias(
         _email_lower=Lower("email"),
         _first_lower=Lower("first_name"),
         _last_lower=Lower("last_name"),
-    ).filter(user_search_q(term))
+    ).filter(user_search_q(term, program_ids=program_ids))
 
 
 # ---------------------------------------------------------------------------------------------

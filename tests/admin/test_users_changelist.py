@@ -159,15 +159,19 @@ def test_search_uses_equalities_not_like(admin_op, holder, term, sql_fragment) -
     assert not any(" LIKE " in sql.upper() for sql in searched)
 
 
+def q(term: str) -> str:
+    return str(user_search_q(term, program_ids=lambda: [1, 2]))
+
+
 def test_search_q_routes_terms_to_their_columns() -> None:
-    assert "_email_lower" in str(user_search_q("x@y.z"))
-    assert "public_id" in str(user_search_q("0" * 32))
-    assert "mobile_country_code" in str(user_search_q("+6591234567"))
-    assert "_last_lower" in str(user_search_q("lovelace"))
-    assert "_last_lower" not in str(user_search_q("x@y.z"))
+    assert "_email_lower" in q("x@y.z")
+    assert "public_id" in q("0" * 32)
+    assert "mobile_country_code" in q("+6591234567")
+    assert "_last_lower" in q("lovelace")
+    assert "_last_lower" not in q("x@y.z")
     # a reference with digits is never compared with names (no scan of the name columns)
-    assert "_last_lower" not in str(user_search_q("CUS000001234"))
-    assert "customer_id" in str(user_search_q("CUS000001234"))
+    assert "_last_lower" not in q("CUS000001234")
+    assert "customer_id" in q("CUS000001234")
 
 
 def _changelist_queries(client, count: int, program) -> int:  # type: ignore[no-untyped-def]
@@ -229,3 +233,10 @@ def test_unsearched_lists_use_the_created_index_order(admin_op, holder) -> None:
 
     order_by = queries.captured_queries[-1]["sql"].upper().rsplit("ORDER BY", 1)[1]
     assert "COALESCE" not in order_by and "CREATED_AT" in order_by
+
+
+def test_name_search_names_every_program_for_the_program_led_indexes(admin_op, holder, other):
+    # (program_id, lower(name)) indexes serve a search across programs only if it names them
+    assert "program_id__in" in q("hopper") and "[1, 2]" in q("hopper")
+    assert "program_id__in" not in q("x@y.z")
+    assert listed(admin_op.get(URL, {"q": "turing"})) == {other.public_id}
