@@ -228,7 +228,7 @@ class BlacklistEntryAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
+        term = search_term.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
         if not term:
             return queryset, False
         keys = {canonical(attribute, term) for attribute in EntityAttribute.values}

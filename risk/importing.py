@@ -163,7 +163,9 @@ def clean_entry(
         else:
             parsed_weight = int(raw_weight)
 
-    if not text:
+    if "\x00" in text:
+        errors["value"] = "contains a NUL character"
+    elif not text:
         errors["value"] = "required"
     elif attribute in _ATTRIBUTES:
         problem = _check_value(attribute, text, catalog)
@@ -171,7 +173,9 @@ def clean_entry(
             problem = "nothing left to compare once normalized"
         if problem:
             errors["value"] = problem
-    if len(why) > MAX_REASON:
+    if "\x00" in why:
+        errors["reason"] = "contains a NUL character"
+    elif len(why) > MAX_REASON:
         errors["reason"] = f"at most {MAX_REASON} characters"
 
     if errors:

@@ -163,6 +163,12 @@ def test_search_compares_normalized_keys(seeded, web, term) -> None:  # type: ig
     assert [e.pk for e in response.context["cl"].result_list] == [entry.pk]
 
 
+def test_search_with_a_nul_character_is_not_a_server_error(seeded, web) -> None:  # type: ignore[no-untyped-def]
+    listed("last_name", "Lovelace", match="normalized")
+    response = web.get(reverse(CHANGELIST), {"q": "love\x00"})
+    assert response.status_code in (200, 302)
+
+
 def test_search_finds_canonical_exact_values(seeded, web) -> None:  # type: ignore[no-untyped-def]
     entry = listed("mobile", "+65 9123 4567")
     response = web.get(reverse(CHANGELIST), {"q": "+65 9123-4567"})

@@ -90,13 +90,16 @@ def test_import_rejects_bad_rows_with_line_numbers(seeded, tmp_path) -> None:  #
         f"customer.email,h@example.com,exact,block,,{'x' * 300}\n"  # 18 reason too long
         "customer.id_number,S123/456,exact,block,,\n"  # 19 bad id characters
         "customer.preferred_name,Ada-Mary,normalized,block,,\n"  # 20 letters and spaces only
-        "\n"  # 21 blank lines are ignored
-        "customer.first_name,Ada,normalized,block,,\n",  # 22
+        "customer.email,nul\x00@example.com,exact,block,,\n"  # 21 NUL (PostgreSQL text)
+        "customer.email,i@example.com,exact,block,,why\x00\n"  # 22 NUL in the reason
+        "\n"  # 23 blank lines are ignored
+        "customer.first_name,Ada,normalized,block,,\n",  # 24
     )
     lines = run_import(path)
-    assert lines[-1] == "2 added, 0 skipped, 18 rejected"
+    assert lines[-1] == "2 added, 0 skipped, 20 rejected"
     rejected_lines = [int(line.split(":")[0].removeprefix("line ")) for line in lines[:-1]]
-    assert rejected_lines == list(range(3, 21))
+    assert rejected_lines == list(range(3, 23))
+    assert "NUL" in lines[-3] and "NUL" in lines[-2]
     assert "entity_attribute" in lines[0]
     assert "weight: required for score entries" in lines[4]
     assert set(BlacklistEntry.objects.values_list("value", flat=True)) == {"ok@example.com", "Ada"}
