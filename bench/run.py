@@ -347,15 +347,15 @@ class Server:
     the worker count (--workers, default as in production) and the Django settings differ.
     """
 
-    def __init__(self, url: str, workers: int) -> None:
+    def __init__(self, url: str, workers: int, log_path: Path | None = None) -> None:
         self.port = free_port()
         env = dict(
             os.environ,
             DJANGO_SETTINGS_MODULE="config.settings.bench",
             DATABASE_URL=url,
         )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        self.log_path = RESULTS / "gunicorn.log"
+        self.log_path = log_path or RESULTS / "gunicorn.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
