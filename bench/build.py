@@ -97,6 +97,13 @@ def build_scenarios(
             method="GET",
             path=f"{users}?q=siew",
         ),
+        Scenario(
+            key="v2_list_search_miss",
+            label="v2 list search q=zzqx (no match)",
+            method="GET",
+            path=f"{users}?q=zzqx",
+            note="worst case of q: a prefix no user has",
+        ),
         *admin_scenarios(program),
         Scenario(
             key="floor",
