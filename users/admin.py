@@ -748,6 +748,8 @@ class AccountHolderAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
+        # PostgreSQL text cannot hold NUL: such a term matches nothing rather than erroring
+        search_term = search_term.replace("\x00", "")
         if not search_term.strip():
             return queryset, False
         return search_users(queryset, search_term), False

@@ -240,3 +240,10 @@ def test_name_search_names_every_program_for_the_program_led_indexes(admin_op, h
     assert "program_id__in" in q("hopper") and "[1, 2]" in q("hopper")
     assert "program_id__in" not in q("x@y.z")
     assert listed(admin_op.get(URL, {"q": "turing"})) == {other.public_id}
+
+
+@pytest.mark.parametrize("term", ["\x00", "gr\x00ace@example.com", "hop\x00per", "id:\x00"])
+def test_nul_characters_in_search_never_error(admin_op, holder, term) -> None:
+    response = admin_op.get(URL, {"q": term})
+
+    assert response.status_code == 200
