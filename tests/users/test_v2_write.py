@@ -212,6 +212,26 @@ def test_program_required_fields_are_named_by_their_v2_paths(api_a, program_a):
 
 
 @pytest.mark.parametrize(
+    ("required", "path"),
+    [
+        ("place_of_birth", "birth.place"),
+        ("mothers_maiden_name", "mothers_details.maiden_name"),
+        ("employer_name", "employer.name"),
+        ("nature_of_business", "employer.nature_of_business"),
+        ("source_of_funds", "main_income_source"),
+        ("client_reference_id", "client_ref_id"),
+        ("country_of_issue", "identification[0].country_of_issue"),
+        ("id_date_expiry", "identification[0].expiry_date"),
+    ],
+)
+def test_v1_named_required_fields_map_to_v2_paths(api_a, program_a, required, path):
+    program_a.required_fields = [required]
+    program_a.save()
+    body = assert_v2_error(api_a.post(LIST, base_body(), format="json"), 400, "validation_error")
+    assert sources(body) == [(path, f"resource_user_{required}_required")]
+
+
+@pytest.mark.parametrize(
     "field", ["status", "kyc_status", "risk_status", "is_email_verified", "id"]
 )
 def test_response_only_fields_are_refused_on_create(api_a, program_a, field):
