@@ -18,6 +18,13 @@ from enumerations import catalog
 from enumerations.seeding import seed
 from tests.factories import ApiClientFactory, ProgramFactory
 
+# Hooks of the PII guard over every log line of the run (tests/log_guard.py).
+from tests.log_guard import (  # noqa: F401
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
+
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (run with DATABASE_URL=postgres://...)",

@@ -206,3 +206,18 @@ def test_scrub():
         "user ~@~ mobile +65 ~ ~ id ~ born ~"
     )
     assert scrub("status 409 for key k1") == "status 409 for key k1"
+
+
+def test_the_run_wide_guard_catches_what_the_formatter_lets_through():
+    """tests/log_guard.py fails the whole run on a leak; here on a private collector."""
+    from tests.log_guard import _Collector
+
+    collector = _Collector()
+    record = logging.LogRecord("onboard.x", logging.INFO, __file__, 1, "msg", (), None)
+    collector.emit(record)
+    assert collector.leaks == []
+    record.code = EMAIL  # extras are not scrubbed: code that logs PII there is caught
+    collector.emit(record)
+    record.code = ID_NUMBER
+    collector.emit(record)
+    assert len(collector.leaks) == 2
