@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core.views import api_not_found, healthz
 from enumerations.api import EnumerationV1View, EnumerationV2View
 
+handler400 = "core.errors.handler400"
 handler404 = "core.errors.handler404"
 handler500 = "core.errors.handler500"
 

@@ -20,6 +20,7 @@ METHOD_NOT_ALLOWED: Final = "method_not_allowed"
 UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
 NOT_ACCEPTABLE: Final = "not_acceptable"
 INVALID_REQUEST_BODY: Final = "invalid_request_body"
+BAD_REQUEST: Final = "bad_request"
 INVALID_MODEL: Final = "invalid_model"
 VALIDATION_ERROR: Final = "validation_error"
 INVALID_QUERY_PARAM: Final = "invalid_query_param"
@@ -60,6 +61,7 @@ DESCRIPTIONS: dict[str, str] = {
     UNSUPPORTED_MEDIA_TYPE: "Unsupported media type `{media_type}` in request.",
     NOT_ACCEPTABLE: "Could not satisfy the request Accept header.",
     INVALID_REQUEST_BODY: "The request body could not be parsed.",
+    BAD_REQUEST: "The request is malformed (e.g. an unknown Host header).",
     INVALID_MODEL: "The request body must be a JSON object.",
     VALIDATION_ERROR: "One or more fields failed validation.",
     INVALID_QUERY_PARAM: "Invalid query parameter `{param}`.",
@@ -188,6 +190,7 @@ HTTP_STATUS: dict[str, int] = {
     NOT_ACCEPTABLE: 406,
     UNSUPPORTED_MEDIA_TYPE: 415,
     INVALID_REQUEST_BODY: 400,
+    BAD_REQUEST: 400,
     INVALID_MODEL: 400,
     VALIDATION_ERROR: 400,
     INVALID_QUERY_PARAM: 400,

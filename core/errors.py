@@ -159,6 +159,15 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
     return page_not_found(request, exception or Http404())
 
 
+def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Requests Django refuses before routing (e.g. a Host not in ALLOWED_HOSTS)."""
+    if api_version(request.path):
+        return json_error(request, ApiError(error_codes.BAD_REQUEST))
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception())
+
+
 def handler500(request: HttpRequest) -> Any:
     if api_version(request.path):
         error_id = new_error_id()

@@ -165,3 +165,14 @@ def test_schema_json_by_accept_header(db):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/")
     assert "openapi" in response.json()
+
+
+@override_settings(ALLOWED_HOSTS=["api.example.com"])
+def test_unknown_host_is_a_400_envelope_not_an_html_page(api_a):
+    for version in ("v1", "v2"):
+        response = api_a.get(
+            f"/alpha/{version}/users/enumerations/titles", HTTP_HOST="evil.example"
+        )
+        assert response.status_code == 400
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["code"] == error_codes.BAD_REQUEST
