@@ -71,7 +71,7 @@ def to_api_error(exc: BaseException, version: str) -> ApiError | None:
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return ApiError(
             error_codes.UNSUPPORTED_MEDIA_TYPE,
-            params={"media_type": getattr(exc, "media_type", "")},
+            params={"media_type": _quoted(str(exc.detail))},
         )
     if isinstance(exc, drf_exceptions.NotAcceptable):
         return ApiError(error_codes.NOT_ACCEPTABLE)
@@ -97,8 +97,12 @@ def to_api_error(exc: BaseException, version: str) -> ApiError | None:
 
 
 def _method_of(exc: drf_exceptions.MethodNotAllowed) -> str:
-    detail = str(exc.detail)
-    return detail.split('"')[1] if '"' in detail else ""
+    return _quoted(str(exc.detail))
+
+
+def _quoted(detail: str) -> str:
+    """The value DRF quotes in its messages (`Method "PATCH" not allowed.`)."""
+    return detail.split('"')[1] if detail.count('"') >= 2 else ""
 
 
 def error_response_data(

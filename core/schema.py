@@ -127,7 +127,10 @@ IDEMPOTENCY_CODES: dict[int, list[str]] = {
     409: [error_codes.IDEMPOTENCY_KEY_IN_USE],
     422: [error_codes.IDEMPOTENCY_KEY_REUSED],
 }
-BODY_CODES: dict[int, list[str]] = {413: [error_codes.REQUEST_TOO_LARGE]}
+BODY_CODES: dict[int, list[str]] = {
+    413: [error_codes.REQUEST_TOO_LARGE],
+    415: [error_codes.UNSUPPORTED_MEDIA_TYPE],
+}
 
 
 class OnboardAutoSchema(AutoSchema):

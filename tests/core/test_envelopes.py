@@ -176,3 +176,22 @@ def test_unknown_host_is_a_400_envelope_not_an_html_page(api_a):
         assert response.status_code == 400
         assert response["Content-Type"] == "application/json"
         assert response.json()["code"] == error_codes.BAD_REQUEST
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_unsupported_media_type_is_415_envelope_naming_the_type(api_a, version):
+    response = api_a.generic("POST", f"/alpha/{version}/users", "<user/>", content_type="text/xml")
+    assert response.status_code == 415
+    body = response.json()
+    assert body["code"] == error_codes.UNSUPPORTED_MEDIA_TYPE
+    text = body["description"] if version == "v1" else body["detail"]
+    assert "`text/xml`" in text
+    from users.models import AccountHolder
+
+    assert not AccountHolder.objects.exists()
+
+
+def test_body_operations_document_415(db):
+    schema = APIClient().get("/api/schema/?format=json").json()
+    for path in ("/{program}/v1/users", "/{program}/v2/users"):
+        assert "415" in schema["paths"][path]["post"]["responses"]
