@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
