@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from bench import dataset
+from bench.loadgen import letters
 from bench.scenarios import (
     BENCH_PASSWORD,
     V1_CREATE_FIELDS,
@@ -149,7 +150,8 @@ def build_scenarios(
             label="v2 update (PUT)",
             method="PUT",
             path=f"{users}/{{id}}",
-            body=json_body(V2_UPDATE_BODY, run_id),
+            # names take letters only: the run id (hex) is written in letters here
+            body=json_body(V2_UPDATE_BODY, letters(int(run_id, 16))),
             content_type="application/json",
             pool=updatable,
             write=True,

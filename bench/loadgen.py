@@ -7,9 +7,9 @@ the process under test and the process measuring it share nothing but the socket
 A job is one request template sent by `concurrency` threads until `duration` seconds pass,
 `max_requests` have been sent, or the id pool runs out (re-activations must each hit a
 different suspended user). Templates may hold placeholders, expanded per request:
-`{n}` a sequence number unique in the whole run, `{mobile}` `mobile_base + n`, `{id}` the next
-item of `pool`. Each thread first sends `warmup` untimed requests, then all threads start the
-timed window together.
+`{n}` a sequence number unique in the whole run, `{letters}` the same in letters a-z,
+`{mobile}` `mobile_base + n`, `{id}` the next item of `pool`. Each thread first sends
+`warmup` untimed requests, then all threads start the timed window together.
 """
 
 from __future__ import annotations
@@ -23,8 +23,20 @@ import time
 from typing import Any
 
 
+def letters(n: int) -> str:
+    """n written with the letters a-z (for fields that accept letters only, e.g. names)."""
+    text = ""
+    while True:
+        n, digit = divmod(n, 26)
+        text = chr(ord("a") + digit) + text
+        if not n:
+            return text
+
+
 def expand(template: str, *, n: int, mobile_base: int, pool: list[str], index: int) -> str:
     text = template.replace("{n}", str(n)).replace("{mobile}", str(mobile_base + n))
+    if "{letters}" in text:
+        text = text.replace("{letters}", letters(n))
     if "{id}" in text:
         text = text.replace("{id}", pool[index % len(pool)])
     return text

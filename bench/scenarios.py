@@ -54,8 +54,10 @@ V1_CREATE_FIELDS: dict[str, str] = {
 # Meets the v1 password rule (8-32, a lower-case letter, a number, a special character).
 BENCH_PASSWORD = "k7#lm2q9!xz"
 
+# Every request changes a screened name and the address, so each update validates, screens,
+# diffs and audits for real, however often the bench has run on the same users before.
 V2_UPDATE_BODY: dict[str, Any] = {
-    "middle_name": "Bench",
+    "middle_name": "Bench {run} {letters}",
     "job_title": "Engineer",
     "employment_type": "Full-time",
     "annual_income": "20,000 - 50,000",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.loadgen import expand, percentile, run
+from bench.loadgen import expand, letters, percentile, run
 from bench.report import Row, markdown_table, text_table, verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +80,11 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_expand_fills_every_placeholder() -> None:
-    text = expand("/u/{id}?n={n}&m={mobile}", n=5, mobile_base=100, pool=["a", "b"], index=3)
-    assert text == "/u/b?n=5&m=105"
+    text = expand(
+        "/u/{id}?n={n}&m={mobile}&l={letters}", n=27, mobile_base=100, pool=["a", "b"], index=3
+    )
+    assert text == "/u/b?n=27&m=127&l=bb"
+    assert [letters(n) for n in (0, 25, 26, 675, 676)] == ["a", "z", "ba", "zz", "baa"]
 
 
 def test_run_counts_requests_and_keeps_every_request_unique(server: int) -> None:
