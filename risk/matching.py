@@ -166,13 +166,20 @@ def candidate_keys(value: str) -> set[str]:
     Two names that can match share a key: the sorted word sounds (word order and spelling
     variants), the sound of the name without spaces (spacing variants), and the sorted word
     sounds with one letter deleted (one consonant typo, as in SymSpell).
+
+    The first letter is never deleted. Names match only when their paired words start with the
+    same sound (_word_score), so two matching names have the same first letter in their sorted
+    word sounds, and a key that drops it finds only names the scoring rejects — it was the
+    least selective key (`KRMNLS` → `RMNLS` is shared by every name that ends alike).
+    Leaving it out changes no decision, and the keys stay a subset of those indexed before,
+    so existing index rows need no rebuild (the extra ones are never looked up).
     """
     forms = NameForms.of(value)
     keys: set[str] = set()
     for sound in forms.sound_keys():
         keys.add(sound)
         if len(sound) >= MIN_KEY_FOR_DELETIONS:
-            keys.update(sound[:i] + sound[i + 1 :] for i in range(len(sound)))
+            keys.update(sound[:i] + sound[i + 1 :] for i in range(1, len(sound)))
     keys.update(k for k in sounds_of(forms.compact) if k)
     return {k[:64] for k in keys}
 
@@ -289,31 +296,33 @@ def _clean(values: Values) -> dict[str, list[str]]:
     return cleaned
 
 
-def _match_from(entry: BlacklistEntry, matcher: str, score: float) -> Match:
-    return Match(
-        entry_id=entry.pk,
-        entity_attribute=entry.entity_attribute,
-        match=entry.match,
-        matcher=matcher,
-        similarity=round(score, 1),
-        action=entry.action,
-        weight=entry.weight,
-        entry_version=entry.version,
-        program_scoped=entry.program_id is not None,
-    )
-
-
-_ENTRY_FIELDS = (
+# The entry columns a match needs, read as tuples (values_list): building model instances
+# for every candidate cost more than scoring them.
+_ENTRY_COLUMNS = (
     "id",
     "entity_attribute",
-    "value",
-    "value_normalized",
     "match",
     "action",
     "weight",
     "version",
     "program_id",
 )
+
+
+def _match_from(row: tuple[Any, ...], matcher: str, score: float) -> Match:
+    """A Match from a row of _ENTRY_COLUMNS (in that order)."""
+    entry_id, attribute, match, action, weight, version, program_id = row
+    return Match(
+        entry_id=entry_id,
+        entity_attribute=attribute,
+        match=match,
+        matcher=matcher,
+        similarity=round(score, 1),
+        action=action,
+        weight=weight,
+        entry_version=version,
+        program_scoped=program_id is not None,
+    )
 
 
 def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[list[Match]]:
@@ -335,23 +344,24 @@ def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[l
     keys = sorted({key for (_, _, key) in wanted if key})
     if keys:
         attributes = sorted({attribute for (attribute, _, _) in wanted})
-        entries = (
+        rows = (
             BlacklistEntry.objects.filter(
                 _scope(program),
                 is_active=True,
                 value_normalized__in=keys,
                 entity_attribute__in=attributes,
             )
-            .only(*_ENTRY_FIELDS)
+            .values_list("value_normalized", *_ENTRY_COLUMNS)
             .order_by()
         )
-        for entry in entries:
-            hit = wanted.get((entry.entity_attribute, entry.match, entry.value_normalized))
+        for value_normalized, *columns in rows:
+            entry_id, attribute, match = columns[0], columns[1], columns[2]
+            hit = wanted.get((attribute, match, value_normalized))
             if not hit:
                 continue
-            matcher = "exact" if entry.match == MatchType.EXACT else "normalized"
+            matcher = "exact" if match == MatchType.EXACT else "normalized"
             for index in hit:
-                results[index][entry.pk] = _match_from(entry, matcher, 100.0)
+                results[index][entry_id] = _match_from(tuple(columns), matcher, 100.0)
 
     _fuzzy(program=program, subjects=cleaned, results=results)
     return [sorted(r.values(), key=_order) for r in results]
@@ -364,16 +374,17 @@ def _order(match: Match) -> tuple[str, int]:
 def _fuzzy(
     *, program: Program, subjects: list[dict[str, list[str]]], results: list[dict[int, Match]]
 ) -> None:
-    # (attribute, key) → [(subject index, forms of the screened name)]
-    by_key: dict[tuple[str, str], list[tuple[int, NameForms]]] = {}
+    # (attribute, key) → the screened names that produce it: (subject index, value)
+    by_key: dict[tuple[str, str], set[tuple[int, str]]] = {}
+    forms_of: dict[str, NameForms] = {}
     for index, values in enumerate(subjects):
         for attribute in NAME_ATTRIBUTES.intersection(values):
             for item in values[attribute]:
-                forms = NameForms.of(item)
+                forms = forms_of.get(item) or forms_of.setdefault(item, NameForms.of(item))
                 if not forms.compact:
                     continue
                 for key in candidate_keys(item):
-                    by_key.setdefault((attribute, key), []).append((index, forms))
+                    by_key.setdefault((attribute, key), set()).add((index, item))
     if not by_key:
         return
     rows = list(
@@ -382,29 +393,34 @@ def _fuzzy(
             key__in=sorted({key for (_, key) in by_key}),
             entity_attribute__in=sorted({attribute for (attribute, _) in by_key}),
             entry__is_active=True,
+            entry__match=MatchType.FUZZY,
         )
-        .select_related("entry")
-        .only("key", "entity_attribute", *(f"entry__{f}" for f in _ENTRY_FIELDS))
+        .values_list("key", "entry__value", *(f"entry__{c}" for c in _ENTRY_COLUMNS))
         .order_by()[:MAX_FUZZY_CANDIDATES]
     )
     if len(rows) >= MAX_FUZZY_CANDIDATES:
         logger.warning("fuzzy candidate cap reached (program %s)", program.code)
-    forms_cache: dict[int, NameForms] = {}
-    for row in rows:
-        entry = row.entry
-        if entry.match != MatchType.FUZZY:
+    # An entry comes back once per key it shares with a screened name: gather the names each
+    # entry was found for, then score every (name, entry) pair once.
+    found: dict[int, tuple[str, tuple[Any, ...], set[tuple[int, str]]]] = {}
+    for key, listed_value, *columns in rows:
+        entry_id, attribute = columns[0], columns[1]
+        screened = by_key.get((attribute, key))
+        if not screened:
             continue
-        listed = forms_cache.get(entry.pk)
-        if listed is None:
-            listed = forms_cache[entry.pk] = NameForms.of(entry.value)
-        for index, forms in by_key.get((row.entity_attribute, row.key), ()):
-            if entry.pk in results[index] and results[index][entry.pk].similarity >= 100:
-                continue
-            matched, score = names_match(forms, listed)
-            if matched:
-                previous = results[index].get(entry.pk)
-                if previous is None or previous.similarity < score:
-                    results[index][entry.pk] = _match_from(entry, "fuzzy", score)
+        if entry_id in found:
+            found[entry_id][2].update(screened)
+        else:
+            found[entry_id] = (listed_value, tuple(columns), set(screened))
+    for entry_id, (listed_value, columns, screened) in found.items():
+        listed = NameForms.of(listed_value)
+        for index, item in screened:
+            previous = results[index].get(entry_id)
+            if previous is not None and previous.similarity >= 100:
+                continue  # already an exact / normalized match
+            matched, score = names_match(forms_of[item], listed)
+            if matched and (previous is None or previous.similarity < score):
+                results[index][entry_id] = _match_from(columns, "fuzzy", score)
 
 
 def _scope_via_entry(program: Program) -> Q:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from risk.matching import (
+    MIN_KEY_FOR_DELETIONS,
     NameForms,
     candidate_keys,
     entry_matches_value,
@@ -105,6 +106,50 @@ def test_phonetic_keys(word: str, key: str) -> None:
     assert phonetic(word) == key
 
 
+def _keys_with_first_letter_deletions(value: str) -> set[str]:
+    """The candidate keys as they were before the first letter stopped being deleted."""
+    keys = set(candidate_keys(value))
+    for sound in NameForms.of(value).sound_keys():
+        if len(sound) >= MIN_KEY_FOR_DELETIONS:
+            keys.add(sound[1:][:64])
+    return keys
+
+
+def _one_typo_variants(name: str) -> set[str]:
+    """Every one-letter deletion, substitution and insertion of a name (a few letters)."""
+    variants = set()
+    for i in range(len(name) + 1):
+        variants.add(name[:i] + name[i + 1 :])
+        for letter in "aeksmtrnv":
+            variants.add(name[:i] + letter + name[i + 1 :])
+            variants.add(name[:i] + letter + name[i:])
+    return {v for v in variants if v.strip()}
+
+
+def test_first_letter_is_never_deleted_from_a_key() -> None:
+    keys = candidate_keys("Karimona Lesa")
+    assert "KRMNLS" in keys  # the sorted word sounds
+    assert "KRMNS" in keys and "KRMLS" in keys  # one letter deleted further in
+    assert "RMNLS" not in keys  # ...but never the first
+
+
+def test_dropping_first_letter_deletions_changes_no_decision() -> None:
+    """Every pair the old keys found and the scoring accepted is still found by a shared key:
+    over the corpus and over every one-typo variant of a set of names."""
+    pairs = [(r["listed"], r["screened"]) for r in _corpus()]
+    for name in ("Aleksandrov", "Karimona Lesa", "Mohammed Ali", "Stephen", "Ivanova Maria"):
+        pairs.extend((name, variant) for variant in _one_typo_variants(name))
+    lost = [
+        (a, b)
+        for a, b in pairs
+        if _keys_with_first_letter_deletions(a) & _keys_with_first_letter_deletions(b)
+        and not candidate_keys(a) & candidate_keys(b)
+        and names_match(NameForms.of(a), NameForms.of(b))[0]
+    ]
+    assert len(pairs) > 1000
+    assert lost == []
+
+
 def test_names_match_reports_similarity() -> None:
     matched, score = names_match(NameForms.of("Mohammed"), NameForms.of("Muhammad"))
     assert matched and 70 <= score < 100
@@ -161,6 +206,29 @@ def test_fuzzy_tier_finds_name_variants_through_the_token_index(seeded: None) ->
     assert find_matches(program=program, values=values(last_name="Mahmoud")) == []
     # fuzzy entries are per attribute too
     assert find_matches(program=program, values=values(first_name="Muhammad")) == []
+
+
+@pytest.mark.django_db
+def test_an_entry_found_by_several_keys_is_scored_once(
+    seeded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = ProgramFactory()
+    entry = listed("last_name", "Aleksandrov", match="fuzzy", action="score", weight=10)
+    screened = "Alexandrof"
+    shared = candidate_keys(screened) & set(
+        BlacklistToken.objects.filter(entry=entry).values_list("key", flat=True)
+    )
+    assert len(shared) > 1  # the entry comes back once per shared key
+    calls: list[tuple[str, str]] = []
+
+    def counting(a: NameForms, b: NameForms) -> tuple[bool, float]:
+        calls.append((a.compact, b.compact))
+        return names_match(a, b)
+
+    monkeypatch.setattr("risk.matching.names_match", counting)
+    found = find_matches(program=program, values=values(last_name=screened))
+    assert [(m.entry_id, m.matcher) for m in found] == [(entry.pk, "fuzzy")]
+    assert calls == [("alexandrof", "aleksandrov")]
 
 
 @pytest.mark.django_db
