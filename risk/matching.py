@@ -227,6 +227,32 @@ def _paired_score(pairs: Iterable[tuple[tuple[str, tuple[str, ...]], ...]]) -> f
     return min(scores) if scores else None
 
 
+_LOWEST_WORD_RATIO = min(
+    FUZZY_MIN_WORD_RATIO,
+    FUZZY_MIN_WORD_RATIO_SAME_SOUND,
+    FUZZY_MIN_SHORT_WORD_RATIO,
+    FUZZY_MIN_SHORT_WORD_RATIO_SAME_SOUND,
+)
+
+
+_FOLDED_KEY_LENGTH = BlacklistEntry._meta.get_field("value_normalized").max_length or 255
+
+
+def may_match(screened: NameForms, listed_folded: str) -> bool:
+    """False when names_match(screened, <the listed name>) is certainly False; a cheap test on
+    the listed name's folded key (BlacklistEntry.value_normalized), before its forms are built.
+
+    A one-word name is compared as a whole with any listed name: word to word when the listed
+    name is one word too, spaces removed when the word counts differ. Either way it matches
+    only when equal or rapidfuzz-similar at least _LOWEST_WORD_RATIO, so a lower ratio rules
+    the pair out. Names of several words can pair their words in more than one way: no test.
+    """
+    if len(screened.words) != 1 or len(listed_folded) >= _FOLDED_KEY_LENGTH:
+        return True  # several words, or a key that may have been cut at the column's length
+    listed = _comparable(listed_folded)
+    return screened.compact == listed or fuzz.ratio(screened.compact, listed) >= _LOWEST_WORD_RATIO
+
+
 def names_match(a: NameForms, b: NameForms) -> tuple[bool, float]:
     """Whether two names match (see FUZZY_MIN_WORD_RATIO), and their similarity 0 to 100."""
     if not a.compact or not b.compact:
@@ -395,29 +421,39 @@ def _fuzzy(
             entry__is_active=True,
             entry__match=MatchType.FUZZY,
         )
-        .values_list("key", "entry__value", *(f"entry__{c}" for c in _ENTRY_COLUMNS))
+        .values_list(
+            "key",
+            "entry__value",
+            "entry__value_normalized",
+            *(f"entry__{c}" for c in _ENTRY_COLUMNS),
+        )
         .order_by()[:MAX_FUZZY_CANDIDATES]
     )
     if len(rows) >= MAX_FUZZY_CANDIDATES:
         logger.warning("fuzzy candidate cap reached (program %s)", program.code)
     # An entry comes back once per key it shares with a screened name: gather the names each
     # entry was found for, then score every (name, entry) pair once.
-    found: dict[int, tuple[str, tuple[Any, ...], set[tuple[int, str]]]] = {}
-    for key, listed_value, *columns in rows:
+    found: dict[int, tuple[str, str, tuple[Any, ...], set[tuple[int, str]]]] = {}
+    for key, listed_value, listed_folded, *columns in rows:
         entry_id, attribute = columns[0], columns[1]
         screened = by_key.get((attribute, key))
         if not screened:
             continue
         if entry_id in found:
-            found[entry_id][2].update(screened)
+            found[entry_id][3].update(screened)
         else:
-            found[entry_id] = (listed_value, tuple(columns), set(screened))
-    for entry_id, (listed_value, columns, screened) in found.items():
-        listed = NameForms.of(listed_value)
+            found[entry_id] = (listed_value, listed_folded, tuple(columns), set(screened))
+    for entry_id, (listed_value, listed_folded, columns, screened) in found.items():
+        # building a listed name's forms (phonetic keys) costs more than the cheap test
+        listed: NameForms | None = None
         for index, item in screened:
             previous = results[index].get(entry_id)
             if previous is not None and previous.similarity >= 100:
                 continue  # already an exact / normalized match
+            if not may_match(forms_of[item], listed_folded):
+                continue
+            if listed is None:
+                listed = NameForms.of(listed_value)
             matched, score = names_match(forms_of[item], listed)
             if matched and (previous is None or previous.similarity < score):
                 results[index][entry_id] = _match_from(columns, "fuzzy", score)

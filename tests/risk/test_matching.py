@@ -15,6 +15,7 @@ from risk.matching import (
     candidate_keys,
     entry_matches_value,
     find_matches,
+    may_match,
     names_match,
     phonetic,
 )
@@ -148,6 +149,25 @@ def test_dropping_first_letter_deletions_changes_no_decision() -> None:
     ]
     assert len(pairs) > 1000
     assert lost == []
+
+
+def test_the_cheap_test_never_rules_out_a_match() -> None:
+    """may_match (on the listed folded key) is False only for pairs names_match rejects."""
+    pairs = [(r["listed"], r["screened"]) for r in _corpus()]
+    pairs += [(r["screened"], r["listed"]) for r in _corpus()]
+    for name in ("Aleksandrov", "Mohammed", "Stephen", "Karimona Lesa", "Mary Ann", "Dmitry"):
+        pairs.extend((variant, name) for variant in _one_typo_variants(name))
+        pairs.extend((name, variant) for variant in _one_typo_variants(name))
+    ruled_out = 0
+    for listed_value, screened in pairs:
+        forms = NameForms.of(screened)
+        if not may_match(forms, fold(listed_value)):
+            ruled_out += 1
+            assert not names_match(forms, NameForms.of(listed_value))[0], (listed_value, screened)
+    assert ruled_out > 50  # the test does rule pairs out
+    # several screened words: no shortcut
+    assert may_match(NameForms.of("Ada Lovelace"), "zzzzzzzzzz")
+    assert not may_match(NameForms.of("Ada"), "zzzzzzzzzz")
 
 
 def test_names_match_reports_similarity() -> None:
