@@ -68,6 +68,7 @@ __all__ = [
     "risk_review",
     "risk_settings_ensure",
     "screen_user_write",
+    "screening_rows",
     "screening_values_for",
 ]
 
@@ -142,10 +143,29 @@ def record_screening(
     channel: str = Channel.SYSTEM,
 ) -> Screening:
     """Persist a screening of a saved user and add a `screened` event to its audit trail."""
+    screening, event = screening_rows(
+        user=user, decision=decision, trigger=trigger, channel=channel
+    )
+    screening.save(force_insert=True)
+    event.save(force_insert=True)
+    return screening
+
+
+def screening_rows(
+    *,
+    user: AccountHolder,
+    decision: ScreeningDecision,
+    trigger: str,
+    channel: str = Channel.SYSTEM,
+) -> tuple[Screening, UserEvent]:
+    """The unsaved rows `record_screening` inserts: the screening and its `screened` event.
+
+    For a caller that inserts the event together with its own events in one statement.
+    """
     if trigger not in ScreeningTrigger.values:
         raise ValueError(f"unknown screening trigger {trigger!r}")
     now = timezone.now()
-    screening = Screening.objects.create(
+    screening = Screening(
         user=user,
         program_id=user.program_id,
         trigger=trigger,
@@ -158,7 +178,7 @@ def record_screening(
         matcher_version=decision.matcher_version,
         created_at=now,
     )
-    UserEvent.objects.create(
+    event = UserEvent(
         user=user,
         type=EventType.SCREENED,
         actor_kind=ActorKind.SYSTEM,
@@ -168,7 +188,7 @@ def record_screening(
         changes={},
         at=now,
     )
-    return screening
+    return screening, event
 
 
 def _screening_summary(decision: ScreeningDecision, trigger: str) -> str:

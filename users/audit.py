@@ -98,6 +98,30 @@ def masked_changes(changes: Mapping[str, tuple[Any, Any]]) -> dict[str, list[Any
     }
 
 
+def build_event(
+    *,
+    user: AccountHolder,
+    type: str,
+    actor_kind: str,
+    actor_id: str,
+    channel: str,
+    changes: Mapping[str, tuple[Any, Any]] | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> UserEvent:
+    """An unsaved event, for writes that insert several events in one statement."""
+    return UserEvent(
+        user=user,
+        type=type,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        channel=channel,
+        reason=reason,
+        changes=masked_changes(changes or {}),
+        at=at or timezone.now(),
+    )
+
+
 def record_event(
     *,
     user: AccountHolder,
@@ -109,13 +133,15 @@ def record_event(
     reason: str = "",
     at: datetime | None = None,
 ) -> UserEvent:
-    return UserEvent.objects.create(
+    event = build_event(
         user=user,
         type=type,
         actor_kind=actor_kind,
         actor_id=actor_id,
         channel=channel,
+        changes=changes,
         reason=reason,
-        changes=masked_changes(changes or {}),
-        at=at or timezone.now(),
+        at=at,
     )
+    event.save(force_insert=True)
+    return event

@@ -42,6 +42,13 @@ def record(*, user: AccountHolder, decision: ScreeningDecision, trigger: str, ch
     risk.record_screening(user=user, decision=decision, trigger=trigger, channel=channel)
 
 
+def screening_rows(
+    *, user: AccountHolder, decision: ScreeningDecision, trigger: str, channel: str
+) -> tuple[Any, Any]:
+    """The unsaved screening row and `screened` event that `record` would insert."""
+    return risk.screening_rows(user=user, decision=decision, trigger=trigger, channel=channel)
+
+
 def next_risk_status(decision: ScreeningDecision, *, current: str | None) -> str | None:
     return risk.next_risk_status(decision=decision, current=current)
 

@@ -43,6 +43,7 @@ from users.models import (
     Status,
     StatusChange,
     TaxResidency,
+    UserEvent,
 )
 from users.pending import (
     EMAIL,
@@ -58,6 +59,7 @@ from users.validation import (
     current_addresses,
     current_identifications,
     unique_guard,
+    unique_violation_as_error,
     validate_write,
 )
 
@@ -130,7 +132,13 @@ def user_create(
     # Argon2 costs ~0.4 s of CPU: hash before the transaction, so no lock waits on it
     if clean.scalars.get("password") is not None:
         clean.scalars["password"] = hash_password(clean.scalars["password"])
-    return _user_create(program=program, clean=clean, actor=actor, channel=channel, status=status)
+    id_rank = next((r for r, d in clean.identification.items() if d), "primary")
+    # a lost uniqueness race fails the whole transaction, so it is translated here, outside
+    # it, rather than in a savepoint around the inserts
+    with unique_violation_as_error(id_rank):
+        return _user_create(
+            program=program, clean=clean, actor=actor, channel=channel, status=status
+        )
 
 
 @transaction.atomic
@@ -176,16 +184,14 @@ def _user_create(
         )
     user.risk_status = risk_gateway.next_risk_status(decision, current=None) or RiskStatus.UNKNOWN
 
-    id_rank = next((r for r, d in clean.identification.items() if d), "primary")
-    with unique_guard(id_rank):
-        user.save(force_insert=True)
-        # bulk_create: one INSERT per child table, whatever the number of rows
-        if identifications:
-            Identification.objects.bulk_create(identifications)
-        if addresses:
-            Address.objects.bulk_create(addresses)
-        if tax_residencies:
-            TaxResidency.objects.bulk_create(tax_residencies)
+    user.save(force_insert=True)
+    # bulk_create: one INSERT per child table, whatever the number of rows
+    if identifications:
+        Identification.objects.bulk_create(identifications)
+    if addresses:
+        Address.objects.bulk_create(addresses)
+    if tax_residencies:
+        TaxResidency.objects.bulk_create(tax_residencies)
 
     StatusChange.objects.create(
         user=user,
@@ -198,7 +204,11 @@ def _user_create(
         reason="created",
         at=now,
     )
-    audit.record_event(
+    screening, screened = risk_gateway.screening_rows(
+        user=user, decision=decision, trigger=risk_gateway.TRIGGER_CREATE, channel=channel
+    )
+    screening.save(force_insert=True)
+    created = audit.build_event(
         user=user,
         type=EventType.CREATED,
         actor_kind=actor.kind,
@@ -207,9 +217,8 @@ def _user_create(
         changes=_created_changes(clean),
         at=now,
     )
-    risk_gateway.record(
-        user=user, decision=decision, trigger=risk_gateway.TRIGGER_CREATE, channel=channel
-    )
+    # one INSERT for both events; `created` first, so it keeps the lower id
+    UserEvent.objects.bulk_create([created, screened])
     _cache_children(user, identifications, addresses, tax_residencies)
     return user
 

@@ -1327,11 +1327,23 @@ def unique_guard(id_rank: str = "primary") -> Iterator[None]:
 
     The pre-checks in `validate_write` give the friendly answer in the common case; two
     requests that pass them at the same moment meet at the partial unique indexes, and the
-    loser lands here — never a 500. Other integrity errors are bugs and propagate.
+    loser lands here — never a 500. Other integrity errors are bugs and propagate. For a
+    write whose whole transaction fails with the violation, `unique_violation_as_error`
+    around the transaction does the same without a savepoint.
+    """
+    with unique_violation_as_error(id_rank), transaction.atomic():
+        yield
+
+
+@contextmanager
+def unique_violation_as_error(id_rank: str = "primary") -> Iterator[None]:
+    """Translate a unique-index violation raised inside the block into the contract's 400.
+
+    No savepoint: wrap a whole `transaction.atomic` block with it (the violation has rolled
+    that block back by the time it arrives here), so a create costs no extra statements.
     """
     try:
-        with transaction.atomic():
-            yield
+        yield
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint not in CONSTRAINT_ERRORS:
