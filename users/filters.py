@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 import django_filters
@@ -163,7 +164,11 @@ def filter_users(
     queryset: QuerySet[AccountHolder], params: Mapping[str, str]
 ) -> QuerySet[AccountHolder]:
     """`queryset` narrowed by the list's filters; any invalid value is 400, each one named."""
-    filterset = UserFilter(params, queryset=queryset)
+    names = frozenset(params).intersection(UserFilter.base_filters)
+    if not names:
+        # nothing to check or apply (the common case): no FilterSet, no form, no copies
+        return queryset
+    filterset = _filterset_for(names)(params, queryset=queryset)
     if filterset.is_valid():
         return filterset.qs
     errors = [
@@ -180,3 +185,19 @@ def filter_users(
         params={"param": errors[0].field},
         errors=errors,
     )
+
+
+@lru_cache(maxsize=256)
+def _filterset_for(names: frozenset[str]) -> type[UserFilter]:
+    """`UserFilter` with only the filters a request names, in their declared order.
+
+    A FilterSet deep-copies every filter and builds a form field for each on every request;
+    an absent parameter is a no-op, so leaving its filter out answers the same (same
+    cleaning, same errors, same order) for a fraction of the cost. There are at most 2^13
+    name sets and clients use a handful, so the classes are cached.
+    """
+    subset = type(f"UserFilter_{'_'.join(sorted(names))}", (UserFilter,), {})
+    subset.base_filters = {
+        name: declared for name, declared in UserFilter.base_filters.items() if name in names
+    }
+    return subset
