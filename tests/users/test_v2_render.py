@@ -171,3 +171,71 @@ def test_unusual_public_id_falls_back_to_reverse(program_a):
     rendered = render_user(loaded_user, catalog=get_catalog(), program_code="alpha")
     assert rendered["links"] == expected["links"]
     assert rendered["links"][0]["href"] == "/alpha/v2/users/ABC%20def"
+
+
+# --- PUT answers from the updated object (row and pending updates re-read, children kept)
+
+UPDATES: list[dict[str, Any]] = [
+    {"job_title": "Rear Admiral", "metadata": {"zeta": 1, "alpha": {"b": 2, "a": 1}, "mid": []}},
+    {
+        "identification": [
+            {"type": "passport", "number": "E7654321", "country_of_issue": "GBR"},
+            {"is_primary": False, "remove": True},
+        ],
+        "addresses": [
+            {"type": "mailing", "address_1": "5 Mail Road", "country": "SGP"},
+            {"type": "billing", "remove": True},
+        ],
+        "tax_residencies": [{"country": "MYS", "tin": "M-1"}],
+        "fatca_crs_confirmation_date": "2024-01-01T08:00:00+08:00",
+        "birth": {"date": "1991-01-02", "place": "Ipoh", "country": "MYS"},
+    },
+    {"email": "grace.new@example.com", "first_name": "Gracie"},  # verified e-mail: held
+    {"title": "Dr", "first_name": "Grace"},  # every value as stored: nothing written
+]
+
+
+@pytest.mark.parametrize("body", UPDATES)
+def test_put_answers_exactly_what_a_following_get_answers(api_a, program_a, body):
+    user = full_user(program_a, is_email_verified=True, email="grace@example.com")
+    response = api_a.put(f"/alpha/v2/users/{user.public_id}", body, format="json")
+    assert response.status_code == 200, response.content
+    after = api_a.get(f"/alpha/v2/users/{user.public_id}")
+    assert response.content == after.content
+    assert response["ETag"] == after["ETag"]
+
+
+def test_put_changes_are_in_its_answer(api_a, program_a):
+    user = full_user(program_a, is_email_verified=True, email="grace@example.com")
+    response = api_a.put(f"/alpha/v2/users/{user.public_id}", UPDATES[1], format="json")
+    body = response.json()
+    assert [(i["type"], i["number"]) for i in body["identification"]] == [("passport", "****4321")]
+    assert [a["type"] for a in body["addresses"]] == ["residential", "mailing"]
+    assert body["tax_residencies"] == [{"country": "MYS", "tin": "M-1"}]
+    held = api_a.put(f"/alpha/v2/users/{user.public_id}", UPDATES[2], format="json").json()
+    assert held["email"] == "grace@example.com" and held["first_name"] == "Gracie"
+    assert [(p["field"], p["value"]) for p in held["pending_updates"]] == [
+        ("email", "grace.new@example.com")
+    ]
+
+
+def test_a_put_that_changes_nothing_reads_the_user_once(api_a, program_a):
+    user = full_user(program_a)
+    path = f"/alpha/v2/users/{user.public_id}"
+    api_a.get(path)  # caches warm (catalog, client): both PUTs below pay the same for them
+    with CaptureQueriesContext(connection) as unchanged:
+        assert api_a.put(path, {"title": "Dr"}, format="json").status_code == 200
+    with CaptureQueriesContext(connection) as changed:
+        assert api_a.put(path, {"job_title": "Commodore"}, format="json").status_code == 200
+
+    def user_reads(captured: CaptureQueriesContext) -> int:
+        return sum(
+            1
+            for q in captured.captured_queries
+            if q["sql"].startswith("SELECT") and 'FROM "users_accountholder"' in q["sql"]
+        )
+
+    # unchanged: the locked read only; changed: the locked read and the answer's re-read
+    # (the service's own row-version check selects a single column)
+    assert user_reads(changed) - user_reads(unchanged) == 1
+    assert len(unchanged) < len(changed)
