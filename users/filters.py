@@ -196,8 +196,11 @@ def _filterset_for(names: frozenset[str]) -> type[UserFilter]:
     cleaning, same errors, same order) for a fraction of the cost. There are at most 2^13
     name sets and clients use a handful, so the classes are cached.
     """
-    subset = type(f"UserFilter_{'_'.join(sorted(names))}", (UserFilter,), {})
-    subset.base_filters = {
+
+    class Subset(UserFilter):
+        pass
+
+    Subset.base_filters = {
         name: declared for name, declared in UserFilter.base_filters.items() if name in names
     }
-    return subset
+    return Subset
