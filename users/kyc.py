@@ -77,22 +77,32 @@ def _save(
     )
 
 
-@transaction.atomic
-def kyc_approve(*, user: AccountHolder, operator: str, reason: str) -> AccountHolder:
-    """Approve the user's KYC; moves a pending user of a KYC program on (see module doc)."""
+def _record_kyc_decision(
+    user: AccountHolder, sub_status: str, verb: str, *, operator: str, reason: str
+) -> AccountHolder:
+    """Lock the user and record a completed KYC decision (caller holds the transaction)."""
     locked = _lock(user)
-    if locked.kyc_sub_status == KycSubStatus.APPROVED:
-        raise ValidationError("KYC is already approved.")
+    if locked.kyc_sub_status == sub_status:
+        raise ValidationError(f"KYC is already {verb}.")
     now = timezone.now()
     changes = {
         "kyc_status": (locked.kyc_status, KycStatus.COMPLETED.value),
-        "kyc_sub_status": (locked.kyc_sub_status, KycSubStatus.APPROVED.value),
+        "kyc_sub_status": (locked.kyc_sub_status, sub_status),
         "kyc_processed_at": (locked.kyc_processed_at, now),
     }
     locked.kyc_status = KycStatus.COMPLETED
-    locked.kyc_sub_status = KycSubStatus.APPROVED
+    locked.kyc_sub_status = sub_status
     locked.kyc_processed_at = now
     _save(locked, changes, operator=operator, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def kyc_approve(*, user: AccountHolder, operator: str, reason: str) -> AccountHolder:
+    """Approve the user's KYC; moves a pending user of a KYC program on (see module doc)."""
+    locked = _record_kyc_decision(
+        user, KycSubStatus.APPROVED, "approved", operator=operator, reason=reason
+    )
 
     if locked.program.kyc_required and locked.status in PENDING_STATUSES:
         target = (
@@ -112,20 +122,9 @@ def kyc_approve(*, user: AccountHolder, operator: str, reason: str) -> AccountHo
 @transaction.atomic
 def kyc_reject(*, user: AccountHolder, operator: str, reason: str) -> AccountHolder:
     """Reject the user's KYC; the account status is left to an explicit status change."""
-    locked = _lock(user)
-    if locked.kyc_sub_status == KycSubStatus.REJECTED:
-        raise ValidationError("KYC is already rejected.")
-    now = timezone.now()
-    changes = {
-        "kyc_status": (locked.kyc_status, KycStatus.COMPLETED.value),
-        "kyc_sub_status": (locked.kyc_sub_status, KycSubStatus.REJECTED.value),
-        "kyc_processed_at": (locked.kyc_processed_at, now),
-    }
-    locked.kyc_status = KycStatus.COMPLETED
-    locked.kyc_sub_status = KycSubStatus.REJECTED
-    locked.kyc_processed_at = now
-    _save(locked, changes, operator=operator, reason=reason)
-    return locked
+    return _record_kyc_decision(
+        user, KycSubStatus.REJECTED, "rejected", operator=operator, reason=reason
+    )
 
 
 @transaction.atomic
