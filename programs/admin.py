@@ -28,7 +28,13 @@ from django.utils.html import format_html
 
 from enumerations.catalog import get_catalog
 from enumerations.registry import KINDS
-from programs.models import BASE_REQUIRED_FIELDS, OPTIONAL_REQUIRABLE_FIELDS, ApiClient, Program
+from programs.models import (
+    BASE_REQUIRED_FIELDS,
+    CLIENT_PERMISSIONS,
+    OPTIONAL_REQUIRABLE_FIELDS,
+    ApiClient,
+    Program,
+)
 from programs.services import (
     api_client_create,
     api_client_rotate_secret,
@@ -216,6 +222,12 @@ class ApiClientCreateForm(forms.Form):
     program = forms.ModelChoiceField(queryset=Program.objects.filter(is_active=True))
     name = forms.CharField(max_length=100, required=False)
     read_only = forms.BooleanField(required=False, help_text="GET only.")
+    permissions = forms.MultipleChoiceField(
+        choices=[(p, p) for p in CLIENT_PERMISSIONS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Partner permissions beyond users CRUD (default none).",
+    )
     allowed_cidrs = forms.CharField(
         label="IP allowlist",
         required=False,
@@ -234,9 +246,17 @@ class ApiClientCreateForm(forms.Form):
 
 
 class ApiClientChangeForm(forms.ModelForm):
+    permissions = forms.MultipleChoiceField(
+        choices=[(p, p) for p in CLIENT_PERMISSIONS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="risk_exceptions: may grant risk exemptions (v1 POST /users/risk/exceptions); "
+        "kyc_decisions: may record its own KYC decisions (v1 PUT /users/authentications/statuses).",
+    )
+
     class Meta:
         model = ApiClient
-        fields = ("name", "allowed_methods", "allowed_cidrs")
+        fields = ("name", "allowed_methods", "allowed_cidrs", "permissions")
 
 
 @admin.register(ApiClient)
@@ -271,6 +291,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         "secret_hint",
         "allowed_methods",
         "allowed_cidrs",
+        "permissions",
         "is_active",
         "last_used_at",
         "created_at",
@@ -312,6 +333,7 @@ class ApiClientAdmin(admin.ModelAdmin):
                 name=data["name"],
                 read_only=data["read_only"],
                 allowed_cidrs=data["allowed_cidrs"],
+                permissions=data["permissions"],
             )
             self.log_addition(request, client, [{"added": {}}])
             return self._secret_page(request, client, secret, issued="issued")

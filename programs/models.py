@@ -93,6 +93,15 @@ def validate_cidrs(value: object) -> None:
             raise ValidationError(f"Invalid CIDR: {cidr}") from exc
 
 
+# Partner-client permissions beyond CRUD on users (SPEC §11, §12); default off.
+CLIENT_PERMISSIONS: tuple[str, ...] = ("risk_exceptions", "kyc_decisions")
+
+
+def validate_permissions(value: object) -> None:
+    if not isinstance(value, list) or not set(value) <= set(CLIENT_PERMISSIONS):
+        raise ValidationError(f"Permissions must be a subset of {', '.join(CLIENT_PERMISSIONS)}.")
+
+
 def validate_methods(value: object) -> None:
     if not isinstance(value, list) or not set(value) <= set(ALL_METHODS):
         raise ValidationError(f"Allowed methods must be a subset of {', '.join(ALL_METHODS)}.")
@@ -173,6 +182,12 @@ class ApiClient(TimeStampedModel):
         validators=[validate_cidrs],
         help_text="Empty means any address.",
     )
+    permissions = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_permissions],
+        help_text="Extra partner permissions: risk_exceptions (§11), kyc_decisions (§12).",
+    )
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -209,6 +224,10 @@ class ApiClient(TimeStampedModel):
         if method in ("HEAD", "OPTIONS"):
             method = "GET"
         return method in self.allowed_methods
+
+    def has_permission(self, permission: str) -> bool:
+        """Whether an operator granted this client `permission` (one of CLIENT_PERMISSIONS)."""
+        return permission in self.permissions
 
     def allows_ip(self, address: str) -> bool:
         if not self.allowed_cidrs:

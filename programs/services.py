@@ -66,6 +66,7 @@ def api_client_create(
     name: str = "",
     read_only: bool = False,
     allowed_cidrs: Iterable[str] = (),
+    permissions: Iterable[str] = (),
 ) -> tuple[ApiClient, str]:
     """A new client for the program; returns it and its secret (shown once, stored hashed)."""
     cidrs = []
@@ -79,8 +80,10 @@ def api_client_create(
         name=name,
         allowed_methods=list(READ_METHODS[:1]) if read_only else [],
         allowed_cidrs=cidrs,
+        permissions=list(dict.fromkeys(permissions)),
     )
     secret = client.set_new_secret()
+    client.full_clean(exclude=["program", "client_id", "secret_hash", "secret_hint"])
     client.save()
     return client, secret
 

@@ -98,3 +98,21 @@ def test_bootstrap_demo_is_idempotent_and_credentials_work(capsys):
     assert response.status_code == 200
     assert {"code": "SGP", "description": "Singapore"} in response.json()["countries"]
     assert "admin login" in out
+
+
+@pytest.mark.django_db
+def test_create_api_client_permissions_default_off_and_granted(seeded, capsys):
+    call_command("create_program", "acme", "--name", "Acme", "--country", "SGP")
+    call_command("create_api_client", "acme")
+    plain = ApiClient.objects.get()
+    assert plain.permissions == []
+    assert not plain.has_permission("risk_exceptions")
+    assert not plain.has_permission("kyc_decisions")
+    capsys.readouterr()
+    call_command("create_api_client", "acme", "--permission", "kyc_decisions")
+    client_id = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["client_id"]
+    granted = ApiClient.objects.get(client_id=client_id)
+    assert granted.has_permission("kyc_decisions")
+    assert not granted.has_permission("risk_exceptions")
+    with pytest.raises(CommandError):
+        call_command("create_api_client", "acme", "--permission", "superuser")

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from programs.models import Program
+from programs.models import CLIENT_PERMISSIONS, Program
 from programs.services import api_client_create
 
 
@@ -26,6 +26,13 @@ class Command(BaseCommand):
             metavar="CIDR",
             help="Accept requests only from this network (repeatable).",
         )
+        parser.add_argument(
+            "--permission",
+            action="append",
+            default=[],
+            choices=CLIENT_PERMISSIONS,
+            help="Grant a partner permission (repeatable): risk_exceptions, kyc_decisions.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         program = Program.objects.filter(code=options["program"]).first()
@@ -37,6 +44,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 read_only=options["read_only"],
                 allowed_cidrs=options["allow_ip"],
+                permissions=options["permission"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
