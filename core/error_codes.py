@@ -251,3 +251,54 @@ def _rule_template(code: str, params: dict[str, object]) -> str:
                 params["field"] = code[len("resource_user_") : -len(suffix) - 1]
             return template
     return code.replace("_", " ").capitalize() + "."
+
+
+# --- KYC documents (issue 14, SPEC §12)
+DOCUMENT_TYPE_NOT_ALLOWED: Final = "resource_document_type_not_allowed"
+KYC_TYPE_NOT_ALLOWED: Final = "resource_kyc_type_not_allowed"
+DOCUMENT_DATA_INVALID: Final = "resource_document_data_invalid"
+DOCUMENT_FORMAT_NOT_ALLOWED: Final = "resource_document_format_not_allowed"
+DOCUMENT_TOO_LARGE: Final = "resource_document_too_large"
+DOCUMENT_LIMIT_EXCEEDED: Final = "resource_document_limit_exceeded"
+DOCUMENT_NOT_FOUND: Final = "resource_document_not_found"
+KYC_ALREADY_SUBMITTED: Final = "resource_kyc_already_submitted"
+KYC_NO_DOCUMENTS: Final = "resource_kyc_no_documents"
+KYC_PREREQUISITES_MISSING: Final = "resource_kyc_prerequisites_missing"
+KYC_NOT_SUBMITTED: Final = "resource_kyc_not_submitted"
+KYC_MESSAGE_REQUIRED: Final = "resource_kyc_message_required"
+KYC_STATUS_INVALID: Final = "resource_kyc_status_invalid"
+
+DESCRIPTIONS.update(
+    {
+        DOCUMENT_TYPE_NOT_ALLOWED: (
+            "Parameter `document_type` must be a code of the `document_types` enumeration."
+        ),
+        KYC_TYPE_NOT_ALLOWED: "Parameter `kyc_type` must be a code of the `kyc_types` enumeration.",
+        DOCUMENT_DATA_INVALID: (
+            "The document is empty or not valid base64 (plain, or a `data:` URI); send the "
+            "file's bytes base64-encoded, or as the multipart part `file`."
+        ),
+        DOCUMENT_FORMAT_NOT_ALLOWED: (
+            "The document must be a JPEG, PNG or PDF file that opens: no decompression bombs, "
+            "no encrypted or scripted PDFs. The content decides, not the name or declared type."
+        ),
+        DOCUMENT_TOO_LARGE: "The document exceeds 8 MiB (8 388 608 bytes) once decoded.",
+        DOCUMENT_LIMIT_EXCEEDED: (
+            "The open KYC submission already holds 4 documents; delete one before adding another."
+        ),
+        DOCUMENT_NOT_FOUND: "Document not found.",
+        KYC_ALREADY_SUBMITTED: (
+            "The KYC submission is already submitted or decided; its documents cannot change."
+        ),
+        KYC_NO_DOCUMENTS: "Upload at least one document before confirming the KYC submission.",
+        KYC_PREREQUISITES_MISSING: (
+            "The user lacks details KYC needs (title, id_type, id_number, country_of_issue, "
+            "gender, a residential address); each missing one is listed in `errors`."
+        ),
+        KYC_NOT_SUBMITTED: "The user has no submitted KYC to decide on.",
+        KYC_MESSAGE_REQUIRED: "A rejection needs a message for the partner (`message`).",
+        KYC_STATUS_INVALID: "Parameter `status` must be `approved` or `rejected`.",
+        "resource_user_address_required": "A residential address is required.",
+    }
+)
+HTTP_STATUS[DOCUMENT_NOT_FOUND] = 404

@@ -24,6 +24,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
@@ -63,7 +64,6 @@ from users.models import (
     ActorKind,
     Address,
     Channel,
-    Document,
     Identification,
     KycSubStatus,
     PendingUpdate,
@@ -359,9 +359,8 @@ class TaxResidencyInline(ReadOnlyInline):
         return mask_tail(obj.tin)
 
 
-class DocumentInline(ReadOnlyInline):
-    model = Document
-    fields = ("document_type", "reference", "status", "uploaded_at")
+# Inlines that apps above `users` add to the user page (the documents app's KYC evidence).
+USER_PAGE_INLINES: list[type[InlineModelAdmin]] = []
 
 
 class StatusChangeInline(ReadOnlyInline):
@@ -698,11 +697,10 @@ class AccountHolderAdmin(admin.ModelAdmin):
         ),
         ("Metadata", {"classes": ("collapse",), "fields": ("metadata", "created_by")}),
     )
-    inlines = (
+    inlines: tuple[type[InlineModelAdmin], ...] = (
         IdentificationInline,
         AddressInline,
         TaxResidencyInline,
-        DocumentInline,
         StatusChangeInline,
         ScreeningInline,
         RiskExemptionInline,
@@ -710,6 +708,9 @@ class AccountHolderAdmin(admin.ModelAdmin):
         UserEventInline,
         UserNoteInline,
     )
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        return (*super().get_inlines(request, obj), *USER_PAGE_INLINES)
 
     # -- list columns -------------------------------------------------------------------------
 

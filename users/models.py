@@ -433,6 +433,11 @@ class EventType(models.TextChoices):
     PENDING_UPDATE_APPROVED = "pending_update_approved"
     PENDING_UPDATE_REJECTED = "pending_update_rejected"
     REVIEWED = "reviewed"
+    # KYC documents (SPEC §12; written by the documents app)
+    DOCUMENT_UPLOADED = "document_uploaded"
+    DOCUMENT_DELETED = "document_deleted"
+    KYC_SUBMITTED = "kyc_submitted"
+    KYC_DECIDED = "kyc_decided"
 
 
 def new_event_id() -> str:
@@ -500,22 +505,6 @@ class PendingUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field} ({self.status})"
-
-
-class Document(models.Model):
-    """A KYC document reference (the file itself lives with the document provider)."""
-
-    user = models.ForeignKey(AccountHolder, on_delete=models.CASCADE, related_name="documents")
-    document_type = models.CharField(max_length=64)
-    reference = models.CharField(max_length=255, help_text="Provider's id or storage key.")
-    status = models.CharField(max_length=20, default="submitted")
-    uploaded_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ("-uploaded_at", "-id")
-
-    def __str__(self) -> str:
-        return self.document_type
 
 
 class UserNote(models.Model):

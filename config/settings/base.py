@@ -1,6 +1,7 @@
 """Settings shared by every environment. The one place the environment is read."""
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import environ
 
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "enumerations",
     "users",
     "risk",
+    "documents",
     # last: grants the permissions of the apps above to the operator groups after migrate
     "backoffice",
 ]
@@ -113,6 +115,62 @@ STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
 # Largest request body accepted, in bytes; larger bodies answer 413 in the API envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("ONBOARD_MAX_BODY_BYTES", default=256 * 1024)
+
+# --- KYC documents (SPEC §12) -----------------------------------------------------------
+# Where document files live. By default the local file system under DOCUMENT_ROOT, which is
+# never served (no URL: files leave only through the API's authenticated routes, their signed
+# links, and the admin). DOCUMENT_STORAGE_URL `s3://<bucket>[/<prefix>]?endpoint_url=...&
+# region_name=...` stores them in an S3-compatible bucket through django-storages instead;
+# credentials come from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables.
+DOCUMENT_ROOT = env("ONBOARD_DOCUMENT_ROOT", default=str(BASE_DIR / "var" / "documents"))
+DOCUMENT_STORAGE_URL = env("DOCUMENT_STORAGE_URL", default="")
+
+
+def document_storage(url: str, root: str) -> dict:
+    """The `documents` entry of STORAGES for a DOCUMENT_STORAGE_URL (empty: local files)."""
+    if not url:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None, "file_permissions_mode": 0o600},
+        }
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ValueError("DOCUMENT_STORAGE_URL must look like s3://<bucket>[/<prefix>]?...")
+    query = dict(parse_qsl(parts.query))
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": parts.hostname,
+            "location": parts.path.strip("/"),
+            "endpoint_url": query.get("endpoint_url") or None,
+            "region_name": query.get("region_name") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": document_storage(DOCUMENT_STORAGE_URL, DOCUMENT_ROOT),
+}
+# Decoded size of one document (SPEC §12: 8 MiB), documents per open submission.
+DOCUMENT_MAX_BYTES = 8 * 1024 * 1024
+DOCUMENT_MAX_PER_SUBMISSION = 4
+# Images larger than this many pixels are refused as decompression bombs (Pillow's own
+# default limit is ~89 Mpx; a phone photo is ~12-50 Mpx).
+DOCUMENT_MAX_PIXELS = 64_000_000
+# Upload routes take bodies up to this size (base64 of 8 MiB plus the form); every other API
+# route keeps DATA_UPLOAD_MAX_MEMORY_SIZE. Paths are regular expressions on request.path.
+UPLOAD_MAX_BODY_BYTES = env.int("ONBOARD_UPLOAD_MAX_BODY_BYTES", default=12 * 1024 * 1024)
+UPLOAD_PATHS = [
+    r"^/[^/]+/v1/users/authentications/documents$",
+    r"^/[^/]+/v2/users/[^/]+/documents$",
+]
+# Lifetime of the signed download links the API issues (SPEC §12: at most 15 minutes).
+DOCUMENT_LINK_MAX_AGE = 15 * 60
 
 # Key for the keyed hash of API client secrets (HMAC-SHA256). Defaults to SECRET_KEY;
 # set it separately to rotate SECRET_KEY without re-issuing every client secret.
