@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('users', '0004_alter_userevent_type_delete_document'),
+        ('users', '0004_kyc_document_events_replace_document_reference'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
