@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.views import api_not_found, healthz
+from documents.views import document_download
 from enumerations.api import EnumerationV1View, EnumerationV2View
 
 handler400 = "core.errors.handler400"
@@ -24,7 +25,10 @@ urlpatterns = [
         EnumerationV2View.as_view(),
         name="v2-enumerations",
     ),
+    path("<slug:program>/", include("documents.urls")),
     path("<slug:program>/", include("users.urls")),
+    # the signed links the documents API issues (no API credentials: the signature is one)
+    path("documents/<str:token>/<str:name>", document_download, name="document-download"),
     # Anything else under an API version answers the envelope, never an HTML page.
     re_path(r"^[^/]+/v[12](/.*)?$", api_not_found),
 ]

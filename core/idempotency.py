@@ -98,7 +98,9 @@ def request_fingerprint(request: Request) -> str:
     digest.update(b"\0")
     digest.update(request.get_full_path().encode())
     digest.update(b"\0")
-    digest.update(canonical_body(request.content_type or "", request.body))
+    # upload views spool their (large) body to disk and hash it there: `body_fingerprint`
+    spooled = getattr(request, "body_fingerprint", None)
+    digest.update(spooled or canonical_body(request.content_type or "", request.body))
     return digest.hexdigest()
 
 

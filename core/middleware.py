@@ -44,7 +44,7 @@ class RequestContextMiddleware:
         is_api = bool(api_version(request.path))
         response: HttpResponse
         try:
-            if is_api and _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            if is_api and _declared_length(request) > _body_limit(request):
                 response = json_error(request, RequestDataTooBig())
             else:
                 response = self.get_response(request)
@@ -60,6 +60,13 @@ class RequestContextMiddleware:
         if isinstance(exception, RequestDataTooBig) and api_version(request.path):
             return json_error(request, exception)
         return None
+
+
+def _body_limit(request: HttpRequest) -> int:
+    """UPLOAD_MAX_BODY_BYTES for the upload routes (`UPLOAD_PATHS`, POST), else the default."""
+    if request.method == "POST" and any(re.match(p, request.path) for p in settings.UPLOAD_PATHS):
+        return int(settings.UPLOAD_MAX_BODY_BYTES)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
 def _declared_length(request: HttpRequest) -> int:

@@ -1,0 +1,94 @@
+"""What both API versions share: the streamed upload view base and the answers' pieces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+
+from core import error_codes
+from core.exceptions import ApiError, FieldError
+from core.views import ProgramAPIView
+from documents import services
+from documents.api.parsing import SpooledBody, UploadInput, parse_upload, spool_body
+from documents.links import signed_link
+from documents.models import Document, KycSubmission, SubmissionState
+from users.lifecycle import Actor
+from users.models import AccountHolder
+
+UPLOAD_FIELDS = ("document_type", "kyc_type")
+
+SUBMISSION_KYC = {
+    SubmissionState.OPEN: ("pending", "pending_document_submission"),
+    SubmissionState.SUBMITTED: ("in_progress", "submitted"),
+    SubmissionState.APPROVED: ("completed", "approved"),
+    SubmissionState.REJECTED: ("completed", "rejected"),
+}
+
+
+def utc(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+class DocumentsAPIView(ProgramAPIView):
+    """Upload-aware: a POST body is spooled to disk (and fingerprinted) before the handler."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+    channel = ""
+    spooled: SpooledBody | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST" and self.takes_upload:
+            self.spooled = spool_body(request)
+            # core.idempotency fingerprints this digest instead of re-reading the body
+            request.body_fingerprint = self.spooled.sha256.encode()  # type: ignore[attr-defined]
+
+    takes_upload = False
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.spooled is not None:
+            self.spooled.file.close()
+            self.spooled = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def actor(self) -> Actor:
+        return Actor.api_client(self.client)
+
+    def read_upload(self, request: Request, *, allowed: tuple[str, ...]) -> UploadInput:
+        assert self.spooled is not None
+        upload = parse_upload(request, self.spooled, allowed=allowed)
+        if upload.file is None and not any(e.field == upload.file_field for e in upload.errors):
+            upload.errors.append(FieldError(upload.file_field, error_codes.DOCUMENT_DATA_INVALID))
+        if upload.errors:
+            upload.close()
+            raise ApiError.from_field_errors(upload.errors)
+        return upload
+
+    def store(self, request: Request, user: AccountHolder, upload: UploadInput) -> Document:
+        assert upload.file is not None
+        try:
+            return services.document_upload(
+                user=user,
+                source=upload.file,
+                document_type=upload.fields.get("document_type"),
+                kyc_type=upload.fields.get("kyc_type"),
+                actor=self.actor(),
+                channel=self.channel,
+                catalog=self.catalog,
+                field=upload.file_field,
+            )
+        finally:
+            upload.close()
+
+    def link(self, document: Document) -> tuple[str, Any]:
+        return signed_link(
+            self.request, document, reader=self.client.client_id, channel=self.channel
+        )
+
+
+def submission_kyc(submission: KycSubmission | None) -> tuple[str, str]:
+    if submission is None:
+        return SUBMISSION_KYC[SubmissionState.OPEN]
+    return SUBMISSION_KYC[SubmissionState(submission.state)]
