@@ -61,10 +61,24 @@ class DocumentsAPIView(ProgramAPIView):
         upload = parse_upload(request, self.spooled, allowed=allowed)
         if upload.file is None and not any(e.field == upload.file_field for e in upload.errors):
             upload.errors.append(FieldError(upload.file_field, error_codes.DOCUMENT_DATA_INVALID))
-        if upload.errors:
+        errors = [*self.type_errors(upload), *upload.errors]
+        if errors:
             upload.close()
-            raise ApiError.from_field_errors(upload.errors)
+            raise ApiError.from_field_errors(errors)
         return upload
+
+    def type_errors(self, upload: UploadInput) -> list[FieldError]:
+        """The enumeration checks, reported with the file's errors (types first)."""
+        try:
+            services.check_types(
+                catalog=self.catalog,
+                restrictions=self.program.restrictions or None,
+                document_type=upload.fields.get("document_type"),
+                kyc_type=upload.fields.get("kyc_type"),
+            )
+        except ApiError as refused:
+            return refused.errors
+        return []
 
     def store(self, request: Request, user: AccountHolder, upload: UploadInput) -> Document:
         assert upload.file is not None

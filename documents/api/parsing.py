@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import ijson
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
@@ -107,15 +108,23 @@ def _multipart(request: Request, body: SpooledBody) -> UploadInput:
     handler = TemporaryFileUploadHandler(request._request)
     try:
         post, files = MultiPartParser(meta, body.file, [handler], "utf-8").parse()
+    except RequestDataTooBig as exc:  # text parts beyond DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise ApiError(error_codes.REQUEST_TOO_LARGE) from exc
     except MultiPartParserError as exc:
         raise ApiError(error_codes.INVALID_REQUEST_BODY) from exc
-    parsed = UploadInput(fields={k: post.get(k) for k in post}, file_field="file")
+    parsed = UploadInput(fields={k: post.get(k) for k in post if k != "data"}, file_field="file")
     for name in files:
         if name != "file":
             parsed.fields[name] = "<file>"
     uploaded = files.get("file")
     if uploaded is not None:
         parsed.file = uploaded.file  # a NamedTemporaryFile on disk
+    elif "data" in post:  # v1's base64 `data` as a text part (small files)
+        parsed.fields["data"] = True
+        parsed.file_field = "data"
+        parsed.file = decode_base64(post.get("data") or "")
+        if parsed.file is None:
+            parsed.errors.append(FieldError("data", error_codes.DOCUMENT_DATA_INVALID))
     return parsed
 
 

@@ -48,7 +48,8 @@ def pdf(pages: int = 1, padding: int = 0) -> bytes:
     if padding:
         stream = DecodedStreamObject()
         stream.set_data(_noise(padding))
-        writer._add_object(stream)
+        # referenced from the catalog, so a reader walking the document loads it
+        writer._root_object[NameObject("/PieceInfo")] = writer._add_object(stream)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
