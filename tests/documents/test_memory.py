@@ -60,7 +60,7 @@ def big_pdf() -> bytes:
 
 
 def test_12_mib_base64_json_upload(client_a, user_a, big_pdf):
-    body = tempfile.TemporaryFile()
+    body = tempfile.TemporaryFile()  # noqa: SIM115 - the request reads it; closed at exit
     body.write(b'{"document_type": "passport", "kyc_type": "ekyc", "data": "')
     body.write(base64.b64encode(big_pdf))
     body.write(b'"}')
@@ -77,7 +77,7 @@ def test_12_mib_base64_json_upload(client_a, user_a, big_pdf):
 
 def test_8_mib_multipart_upload(client_a, user_a, big_pdf):
     boundary = "onboardboundary"
-    body = tempfile.TemporaryFile()
+    body = tempfile.TemporaryFile()  # noqa: SIM115 - the request reads it; closed at exit
     for name, value in (("document_type", "passport"), ("kyc_type", "ekyc")):
         body.write(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
