@@ -148,3 +148,12 @@ class DocumentRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader} read {self.document_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class KycQueueEntry(KycSubmission):
+    """The back-office KYC queue: submitted submissions, oldest first (a proxy)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "KYC queue entry"
+        verbose_name_plural = "KYC queue"

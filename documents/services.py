@@ -382,3 +382,8 @@ def document_read(
         at=timezone.now(),
     )
     return document_storage().open(document.storage_name, "rb")
+
+
+def reads_of(documents: list[Document]) -> QuerySet[DocumentRead]:
+    """The recorded reads of these documents, newest first."""
+    return DocumentRead.objects.filter(document__in=documents).select_related("document")

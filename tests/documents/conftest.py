@@ -14,6 +14,14 @@ from django.test import override_settings
 from moto.server import ThreadedMotoServer
 
 from documents.storage import STORAGE_ALIAS
+from tests.admin.conftest import (  # noqa: F401 - the operator personas, as fixtures here
+    compliance,
+    compliance_user,
+    groups,
+    staff_no_group,
+    support,
+    support_user,
+)
 from tests.factories import AccountHolderFactory
 from users.models import AccountHolder, Address, AddressType, Identification
 

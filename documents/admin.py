@@ -1,0 +1,321 @@
+"""The KYC back-office (SPEC §12): the queue, the review page, previews, the decision.
+
+- **KYC queue**: submitted submissions, oldest first, with their age — what compliance works.
+- **Review page** of a submission: the user's identity fields beside the documents (images
+  inline, PDFs as a download with their page count), earlier reads, and the decision form
+  (approve, or reject with a message for the partner). The decision goes through
+  `documents.services.kyc_decide`, the same door the partner API uses.
+- Document bytes reach the browser only through an admin view that records the read.
+- On the user page, an inline lists the user's documents with thumbnails (hooked in through
+  `users.admin.USER_PAGE_INLINES`: users does not import this app).
+Who: whoever may view users (`support` included) sees the queue, pages and files; only
+operators with the review permission (`compliance`, `admin`) decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+
+from backoffice.groups import PERM_REVIEW
+from core.admin_utils import ReadOnlyInline, refusal_text
+from core.exceptions import ApiError
+from documents import services
+from documents.models import Document, KycQueueEntry, KycSubmission, SubmissionState
+from documents.views import attachment
+from users.admin import USER_PAGE_INLINES
+from users.lifecycle import Actor
+from users.models import AccountHolder, Channel
+
+VIEW_USERS = "users.view_accountholder"
+
+
+def can_view(request: HttpRequest) -> bool:
+    return bool(request.user.is_active and request.user.is_staff) and request.user.has_perm(
+        VIEW_USERS
+    )
+
+
+def can_decide(request: HttpRequest) -> bool:
+    return can_view(request) and request.user.has_perm(PERM_REVIEW)
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Seen by whoever may view users; nothing is added, edited or deleted by hand."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_view(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def content_url(document: Document) -> str:
+    return reverse("admin:documents_document_content", args=[document.public_id])
+
+
+def preview(document: Document, height: int = 240) -> SafeString:
+    """An image inline (through the recording admin view), or a PDF's download link."""
+    if document.content_type.startswith("image/"):
+        return format_html(
+            '<a href="{url}" target="_blank"><img src="{url}" alt="{alt}" class="kyc-preview" '
+            'style="max-height:{h}px;max-width:100%;border:1px solid #ccc"></a>',
+            url=content_url(document),
+            alt=document.document_type,
+            h=height,
+        )
+    return format_html(
+        '<a href="{}" class="kyc-download">Download PDF ({} page{})</a>',
+        content_url(document),
+        document.pages or 0,
+        "" if document.pages == 1 else "s",
+    )
+
+
+class KycDocumentInline(ReadOnlyInline):
+    """The user page's KYC documents, newest submission first."""
+
+    model = Document
+    fk_name = "user"
+    verbose_name_plural = "KYC documents"
+    fields = ("document_type", "kyc_type", "content_type", "size", "uploaded_at", "thumbnail")
+    readonly_fields = fields
+    ordering = ("-uploaded_at", "-id")
+
+    @admin.display(description="preview")
+    def thumbnail(self, obj: Document) -> SafeString:
+        return preview(obj, height=120)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view(request)
+
+
+USER_PAGE_INLINES.append(KycDocumentInline)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
+    )
+    message = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For the partner; required to reject (what to fix before resubmitting).",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "reject" and not (data.get("message") or "").strip():
+            self.add_error("message", "A rejection needs a message for the partner.")
+        return data
+
+
+@admin.register(KycQueueEntry)
+class KycQueueAdmin(ViewOnlyAdmin):
+    """Submitted KYC, oldest first: the compliance work queue."""
+
+    list_display = ("user_link", "program", "submitted_at", "age", "documents", "kyc_type")
+    list_select_related = ("user__program",)
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[KycQueueEntry]:
+        return (
+            super()
+            .get_queryset(request)
+            .filter(state=SubmissionState.SUBMITTED)
+            .annotate(document_count=Count("documents"))
+            .order_by("submitted_at", "id")
+        )
+
+    @admin.display(description="user")
+    def user_link(self, obj: KycSubmission) -> SafeString:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:documents_kycsubmission_review", args=[obj.pk]),
+            obj.user.public_id,
+        )
+
+    @admin.display(description="program")
+    def program(self, obj: KycSubmission) -> str:
+        return obj.user.program.code
+
+    @admin.display(description="waiting")
+    def age(self, obj: KycSubmission) -> str:
+        return timesince(obj.submitted_at, timezone.now()) if obj.submitted_at else "-"
+
+    @admin.display(description="documents")
+    def documents(self, obj: Any) -> int:
+        return int(obj.document_count)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra = {"title": "KYC queue: submitted, oldest first", **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kw: Any) -> Any:
+        return HttpResponseRedirect(
+            reverse("admin:documents_kycsubmission_review", args=[object_id])
+        )
+
+
+@admin.register(KycSubmission)
+class KycSubmissionAdmin(ViewOnlyAdmin):
+    """Every submission (history); each opens on its review page."""
+
+    list_display = ("public_id", "user", "state", "created_at", "submitted_at", "decided_at")
+    list_filter = ("state",)
+    list_select_related = ("user",)
+    search_fields = ("=public_id", "=user__public_id")
+    show_full_result_count = False
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/review/", wrap(self.review_view), name="documents_kycsubmission_review"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kw: Any) -> Any:
+        return HttpResponseRedirect(
+            reverse("admin:documents_kycsubmission_review", args=[object_id])
+        )
+
+    def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not can_view(request):
+            raise PermissionDenied
+        submission = (
+            KycSubmission.objects.select_related("user__program")
+            .prefetch_related("documents")
+            .filter(pk=pk)
+            .first()
+        )
+        if submission is None:
+            raise Http404("No such submission.")
+        user = submission.user
+        decidable = submission.state == SubmissionState.SUBMITTED and can_decide(request)
+        form = DecisionForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            if not decidable:
+                raise PermissionDenied
+            if form.is_valid():
+                try:
+                    services.kyc_decide(
+                        user=user,
+                        approve=form.cleaned_data["decision"] == "approve",
+                        message=form.cleaned_data["message"],
+                        actor=Actor.operator(request.user),
+                        channel=Channel.ADMIN,
+                    )
+                except ApiError as exc:
+                    form.add_error(None, refusal_text(exc))
+                else:
+                    verb = "approved" if form.cleaned_data["decision"] == "approve" else "rejected"
+                    self.message_user(request, f"{user.public_id}: KYC {verb}.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:documents_kycqueueentry_changelist"))
+        documents = list(submission.documents.all())
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"KYC review: {user.public_id}",
+            "submission": submission,
+            "identity": identity_rows(user),
+            "documents": [(d, preview(d)) for d in documents],
+            "reads": services.reads_of(documents)[:20],
+            "form": form if decidable else None,
+            "user_url": reverse("admin:users_accountholder_change", args=[user.pk]),
+        }
+        return TemplateResponse(request, "admin/documents/review.html", context)
+
+
+def identity_rows(user: AccountHolder) -> list[tuple[str, Any]]:
+    """The identity fields a reviewer compares with the documents."""
+    primary = user.identifications.filter(is_primary=True).first()
+    address = user.addresses.filter(type="residential").first()
+    return [
+        ("title", user.title),
+        ("first name", user.first_name),
+        ("middle name", user.middle_name),
+        ("last name", user.last_name),
+        ("gender", user.gender),
+        ("birth date", user.birth_date),
+        ("nationality", user.nationality),
+        ("id type", primary.id_type if primary else None),
+        ("id number", primary.number if primary else None),
+        ("country of issue", primary.country_of_issue if primary else None),
+        ("id expiry", primary.expiry_date if primary else None),
+        (
+            "residential address",
+            ", ".join(
+                v
+                for v in (
+                    address.address_1,
+                    address.address_2,
+                    address.city,
+                    address.zipcode,
+                    address.country,
+                )
+                if v
+            )
+            if address
+            else None,
+        ),
+        ("status", user.status),
+        ("KYC", f"{user.kyc_status} / {user.kyc_sub_status}"),
+    ]
+
+
+@admin.register(Document)
+class DocumentAdmin(ViewOnlyAdmin):
+    """Documents are looked at from the review page; this serves their bytes, recorded."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return False  # not a menu entry: reached from the queue and the user page
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<str:public_id>/content/",
+                wrap(self.content_view),
+                name="documents_document_content",
+            ),
+            *super().get_urls(),
+        ]
+
+    def content_view(self, request: HttpRequest, public_id: str) -> HttpResponse:
+        if not can_view(request):
+            raise PermissionDenied
+        document = Document.objects.filter(public_id=public_id).first()
+        if document is None:
+            raise Http404("No such document.")
+        handle = services.document_read(
+            document=document,
+            reader=Actor.operator(request.user),
+            channel=Channel.ADMIN,
+            operator=request.user,
+        )
+        response = attachment(handle, document)
+        if document.content_type.startswith("image/"):
+            response["Content-Disposition"] = f'inline; filename="{document.file_name}"'
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
