@@ -20,7 +20,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -302,7 +308,7 @@ class DocumentAdmin(ViewOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def content_view(self, request: HttpRequest, public_id: str) -> HttpResponse:
+    def content_view(self, request: HttpRequest, public_id: str) -> HttpResponseBase:
         if not can_view(request):
             raise PermissionDenied
         document = Document.objects.filter(public_id=public_id).first()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_GET
 
 from core import error_codes
@@ -14,7 +14,7 @@ from users.models import ActorKind
 
 
 @require_GET
-def document_download(request: HttpRequest, token: str, name: str) -> HttpResponse:
+def document_download(request: HttpRequest, token: str, name: str) -> HttpResponseBase:
     """Stream the document a valid, unexpired link names; the read is recorded."""
     claim = read_link(token)
     document = (

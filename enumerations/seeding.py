@@ -183,8 +183,10 @@ SIMPLE_LISTS: dict[str, list[tuple[str, str]]] = {
         ("national_id_front", "National ID (front)"),
         ("national_id_back", "National ID (back)"),
         ("drivers_license", "Driver's licence"),
-        ("proof_of_address", "Proof of address"),
+        ("proof_of_address", "Proof of address (utility bill, bank statement, < 3 months)"),
         ("selfie", "Selfie"),
+        ("residence_permit", "Residence permit"),
+        ("bank_statement", "Bank statement"),
     ],
 }
 

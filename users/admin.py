@@ -697,7 +697,7 @@ class AccountHolderAdmin(admin.ModelAdmin):
         ),
         ("Metadata", {"classes": ("collapse",), "fields": ("metadata", "created_by")}),
     )
-    inlines: tuple[type[InlineModelAdmin], ...] = (
+    inlines = (
         IdentificationInline,
         AddressInline,
         TaxResidencyInline,

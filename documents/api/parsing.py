@@ -107,7 +107,7 @@ def _multipart(request: Request, body: SpooledBody) -> UploadInput:
     meta = {**request.META, "CONTENT_LENGTH": str(body.size)}
     handler = TemporaryFileUploadHandler(request._request)
     try:
-        post, files = MultiPartParser(meta, body.file, [handler], "utf-8").parse()
+        post, files = MultiPartParser(meta, body.file, [handler], "utf-8").parse()  # type: ignore[arg-type]
     except RequestDataTooBig as exc:  # text parts beyond DATA_UPLOAD_MAX_MEMORY_SIZE
         raise ApiError(error_codes.REQUEST_TOO_LARGE) from exc
     except MultiPartParserError as exc:
@@ -220,6 +220,7 @@ def decode_base64(text: str) -> IO[bytes] | None:
     return out
 
 
-def _invalid(out: IO[bytes]) -> None:
+def _invalid(out: IO[bytes]) -> IO[bytes] | None:
+    """Not base64: drop what was decoded so far."""
     out.close()
     return None

@@ -67,7 +67,7 @@ class V2DocumentListSerializer(serializers.Serializer):
     kyc_status = serializers.CharField()
     kyc_sub_status = serializers.CharField()
     submission_id = serializers.CharField(allow_null=True)
-    data = V2DocumentSerializer(many=True)
+    data = V2DocumentSerializer(many=True)  # type: ignore[assignment]
 
 
 class V2UploadMultipart(serializers.Serializer):
@@ -77,7 +77,9 @@ class V2UploadMultipart(serializers.Serializer):
 
 
 class V2UploadJson(serializers.Serializer):
-    data = serializers.CharField(help_text="The file base64-encoded (or a `data:` URI).")
+    data = serializers.CharField(  # type: ignore[assignment]
+        help_text="The file base64-encoded (or a `data:` URI)."
+    )
     document_type = serializers.CharField()
     kyc_type = serializers.CharField()
 
