@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -11,7 +13,7 @@ from core import error_codes
 from core.exceptions import ApiError, FieldError
 from core.views import ProgramAPIView
 from documents import services
-from documents.api.parsing import SpooledBody, UploadInput, parse_upload, spool_body
+from documents.api.parsing import CHUNK, UploadInput, parse_upload, spool_body
 from documents.links import signed_link
 from documents.models import Document, KycSubmission, SubmissionState
 from users.lifecycle import Actor
@@ -32,38 +34,46 @@ def utc(value: Any) -> str | None:
 
 
 class DocumentsAPIView(ProgramAPIView):
-    """Upload-aware: a POST body is spooled to disk (and fingerprinted) before the handler."""
+    """Upload-aware: a POST body is spooled to disk and parsed before the handler runs.
+
+    The Idempotency-Key fingerprint of an upload is its content — the text fields and the
+    decoded file's SHA-256 — not its raw bytes, so a retry whose multipart boundary differs
+    still replays (core.idempotency uses `request.body_fingerprint` when a view sets it).
+    """
 
     parser_classes = [JSONParser, MultiPartParser]
     channel = ""
-    spooled: SpooledBody | None = None
+    takes_upload = False
+    upload_fields: tuple[str, ...] = ()
+    upload: UploadInput | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method == "POST" and self.takes_upload:
-            self.spooled = spool_body(request)
-            # core.idempotency fingerprints this digest instead of re-reading the body
-            request.body_fingerprint = self.spooled.sha256.encode()  # type: ignore[attr-defined]
-
-    takes_upload = False
+            spooled = spool_body(request)
+            try:
+                self.upload = parse_upload(request, spooled, allowed=self.upload_fields)
+            finally:
+                spooled.file.close()
+            request.body_fingerprint = upload_fingerprint(self.upload)  # type: ignore[attr-defined]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.spooled is not None:
-            self.spooled.file.close()
-            self.spooled = None
+        if self.upload is not None:
+            self.upload.close()
+            self.upload = None
         return super().finalize_response(request, response, *args, **kwargs)
 
     def actor(self) -> Actor:
         return Actor.api_client(self.client)
 
-    def read_upload(self, request: Request, *, allowed: tuple[str, ...]) -> UploadInput:
-        assert self.spooled is not None
-        upload = parse_upload(request, self.spooled, allowed=allowed)
+    def read_upload(self) -> UploadInput:
+        """The parsed upload, or every error in it (types first, then the file, then unknowns)."""
+        upload = self.upload
+        assert upload is not None
         if upload.file is None and not any(e.field == upload.file_field for e in upload.errors):
             upload.errors.append(FieldError(upload.file_field, error_codes.DOCUMENT_DATA_INVALID))
         errors = [*self.type_errors(upload), *upload.errors]
         if errors:
-            upload.close()
             raise ApiError.from_field_errors(errors)
         return upload
 
@@ -100,6 +110,22 @@ class DocumentsAPIView(ProgramAPIView):
         return signed_link(
             self.request, document, reader=self.client.client_id, channel=self.channel
         )
+
+
+def upload_fingerprint(upload: UploadInput) -> bytes:
+    """What identifies an upload request: its text fields (sorted) and the file's SHA-256."""
+    digest = hashlib.sha256()
+    fields = {k: v for k, v in upload.fields.items() if k != "data"}
+    digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+    digest.update(b"\0")
+    if upload.file is not None:
+        upload.file.seek(0)
+        while chunk := upload.file.read(CHUNK):
+            digest.update(chunk)
+        upload.file.seek(0)
+    for error in upload.errors:
+        digest.update(f"\0{error.field}:{error.code}".encode())
+    return digest.hexdigest().encode()
 
 
 def submission_kyc(submission: KycSubmission | None) -> tuple[str, str]:

@@ -71,6 +71,7 @@ class AuthenticationDocumentsV1View(V1AuthenticationView):
     """`/{program}/v1/users/authentications/documents`."""
 
     takes_upload = True
+    upload_fields = ("data", *UPLOAD_FIELDS)
 
     @extend_schema(
         operation_id="v1_authentications_documents_create",
@@ -126,7 +127,7 @@ class AuthenticationDocumentsV1View(V1AuthenticationView):
     @idempotent
     def post(self, request: Request, program: str) -> Response:
         user = self.user()
-        upload = self.read_upload(request, allowed=("data", *UPLOAD_FIELDS))
+        upload = self.read_upload()
         document = self.store(request, user, upload)
         documents = list(document.submission.documents.all())
         user.refresh_from_db(fields=["kyc_status"])

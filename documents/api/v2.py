@@ -121,6 +121,7 @@ class UserDocumentsV2View(V2DocumentsView):
     """`/{program}/v2/users/{user_id}/documents`: upload, list."""
 
     takes_upload = True
+    upload_fields = ("file", "data", *UPLOAD_FIELDS)
 
     @extend_schema(
         operation_id="v2_user_documents_create",
@@ -153,7 +154,7 @@ class UserDocumentsV2View(V2DocumentsView):
     @idempotent
     def post(self, request: Request, program: str, user_id: str) -> Response:
         user = self.find_user(user_id)
-        upload = self.read_upload(request, allowed=("file", "data", *UPLOAD_FIELDS))
+        upload = self.read_upload()
         document = self.store(request, user, upload)
         return Response(render_document(document), status=201)
 

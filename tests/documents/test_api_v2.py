@@ -272,3 +272,29 @@ def test_decided_submission_history_kept(api_a, user_a):
 def test_unsupported_media_type(api_a, user_a):
     response = api_a.post(url(user_a), b"abc", content_type="text/plain")
     assert_v2_error(response, 415, error_codes.UNSUPPORTED_MEDIA_TYPE)
+
+
+def raw_multipart(boundary: str, data: bytes) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="document_type"\r\n\r\npassport\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kyc_type"\r\n\r\nekyc\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n",
+    ]
+    return "".join(parts).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_idempotent_multipart_retry_with_another_boundary_replays(api_a, user_a):
+    data = files.png()
+    answers = [
+        api_a.post(
+            url(user_a),
+            raw_multipart(boundary, data),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers={"Idempotency-Key": "retry-1"},
+        )
+        for boundary in ("first-boundary", "second-boundary")
+    ]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[1]["Idempotent-Replayed"] == "true"
+    assert Document.objects.count() == 1
