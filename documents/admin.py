@@ -104,13 +104,32 @@ class KycDocumentInline(ReadOnlyInline):
     model = Document
     fk_name = "user"
     verbose_name_plural = "KYC documents"
-    fields = ("document_type", "kyc_type", "content_type", "size", "uploaded_at", "thumbnail")
+    fields = (
+        "document_type",
+        "kyc_type",
+        "content_type",
+        "size",
+        "uploaded_at",
+        "thumbnail",
+        "review",
+    )
     readonly_fields = fields
     ordering = ("-uploaded_at", "-id")
 
     @admin.display(description="preview")
     def thumbnail(self, obj: Document) -> SafeString:
         return preview(obj, height=120)
+
+    @admin.display(description="submission")
+    def review(self, obj: Document) -> SafeString:
+        return format_html(
+            '<a href="{}">{} · review</a>',
+            reverse("admin:documents_kycsubmission_review", args=[obj.submission_id]),
+            obj.submission.state,
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return super().get_queryset(request).select_related("submission")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can_view(request)

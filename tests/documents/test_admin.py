@@ -106,10 +106,13 @@ def test_compliance_rejects_with_message_then_approves(program_a, compliance):
 
 
 def test_user_page_lists_documents(program_a, compliance):
-    user, _ = submitted(program_a)
+    user, submission = submitted(program_a)
     page = compliance.get(reverse("admin:users_accountholder_change", args=[user.pk]))
     assert page.status_code == 200
-    assert "KYC documents" in page.content.decode()
+    html = page.content.decode()
+    assert "KYC documents" in html
+    assert reverse("admin:documents_kycsubmission_review", args=[submission.pk]) in html
+    assert "submitted · review" in html
 
 
 def test_no_access_without_user_view_permission(program_a, staff_no_group):
