@@ -80,6 +80,13 @@ def build_scenarios(
         ),
         Scenario(key="v2_list_first", label="v2 list first page", method="GET", path=users),
         Scenario(
+            key="v2_documents_list",
+            label="v2 KYC documents list",
+            method="GET",
+            path=f"{users}/{{id}}/documents",
+            pool=spread,
+        ),
+        Scenario(
             key="v2_list_deep",
             label="v2 list deep cursor page",
             method="GET",
