@@ -140,6 +140,7 @@ def _json(body: SpooledBody) -> UploadInput:
         for name, value in ijson.kvitems(body.file, "", use_float=True):
             if name == "data":
                 parsed.fields["data"] = True
+                parsed.close()  # a repeated key: the last one counts, as in json.loads
                 parsed.file = decode_base64(value) if isinstance(value, str) else None
                 if parsed.file is None:
                     parsed.errors.append(FieldError("data", error_codes.DOCUMENT_DATA_INVALID))

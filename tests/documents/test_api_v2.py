@@ -298,3 +298,27 @@ def test_idempotent_multipart_retry_with_another_boundary_replays(api_a, user_a)
     assert [a.status_code for a in answers] == [201, 201]
     assert answers[1]["Idempotent-Replayed"] == "true"
     assert Document.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"[1, 2]", error_codes.INVALID_MODEL),
+        (b'{"data": ', error_codes.INVALID_REQUEST_BODY),
+        (b"", error_codes.INVALID_REQUEST_BODY),
+    ],
+)
+def test_malformed_json_bodies(api_a, user_a, body, code):
+    response = api_a.post(url(user_a), body, content_type="application/json")
+    assert_v2_error(response, 400, code)
+    assert not Document.objects.exists()
+
+
+def test_data_of_the_wrong_type(api_a, user_a):
+    response = api_a.post(
+        url(user_a),
+        {"data": {"nested": 1}, "document_type": "passport", "kyc_type": "ekyc"},
+        format="json",
+    )
+    body = assert_v2_error(response, 400, error_codes.VALIDATION_ERROR)
+    assert sources(body) == [("data", error_codes.DOCUMENT_DATA_INVALID)]
