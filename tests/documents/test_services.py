@@ -228,3 +228,32 @@ def test_two_uploads_race_for_the_fourth_slot(program_a):
     names = set(Document.objects.values_list("storage_name", flat=True))
     storage = document_storage()
     assert all(storage.exists(name) for name in names)
+
+
+@pytest.mark.parametrize(
+    "document_type",
+    [
+        "passport",
+        "national_id_front",
+        "national_id_back",
+        "drivers_license",
+        "proof_of_address",
+        "selfie",
+        "residence_permit",
+        "bank_statement",
+    ],
+)
+def test_seeded_document_types_are_accepted(seeded, document_type):
+    assert services.check_types(
+        catalog=get_catalog(), restrictions=None, document_type=document_type, kyc_type="EKYC"
+    ) == (document_type, "ekyc")
+
+
+def test_program_restrictions_narrow_the_document_types(program_a):
+    program_a.restrictions = {"document_types": ["passport"]}
+    program_a.save()
+    user = kyc_ready_user(program_a)
+    with pytest.raises(ApiError) as refused:
+        upload(user, files.png(), document_type="selfie")
+    assert refused.value.errors[0].code == error_codes.DOCUMENT_TYPE_NOT_ALLOWED
+    assert upload(user, files.png(), document_type="passport").document_type == "passport"
