@@ -331,11 +331,17 @@ def kyc_decide(
     if submission is None:
         raise ApiError(error_codes.KYC_NOT_SUBMITTED)
     decide = kyc.kyc_approve if approve else kyc.kyc_reject
-    decider = actor.id if actor.kind == "operator" else f"{actor.kind}:{actor.id}"
-    try:
-        decide(user=locked, operator=decider, reason=message or "KYC approved")
-    except ValidationError as exc:
-        raise ApiError(error_codes.KYC_NOT_SUBMITTED, description=" ".join(exc.messages)) from exc
+    target = KycSubStatus.APPROVED if approve else KycSubStatus.REJECTED
+    # an operator may already have decided from the user page's KYC tool (users.kyc directly):
+    # then only the submission is closed, the user already carries the decision
+    if locked.kyc_sub_status != target:
+        decider = actor.id if actor.kind == "operator" else f"{actor.kind}:{actor.id}"
+        try:
+            decide(user=locked, operator=decider, reason=message or "KYC approved")
+        except ValidationError as exc:
+            raise ApiError(
+                error_codes.KYC_NOT_SUBMITTED, description=" ".join(exc.messages)
+            ) from exc
     now = timezone.now()
     submission.state = SubmissionState.APPROVED if approve else SubmissionState.REJECTED
     submission.decided_at = now

@@ -17,6 +17,7 @@ from enumerations.catalog import get_catalog
 from tests.conftest import requires_postgres
 from tests.documents import files
 from tests.documents.conftest import kyc_ready_user, stored_names
+from users import kyc
 from users.lifecycle import Actor
 from users.models import (
     AccountHolder,
@@ -257,3 +258,13 @@ def test_program_restrictions_narrow_the_document_types(program_a):
         upload(user, files.png(), document_type="selfie")
     assert refused.value.errors[0].code == error_codes.DOCUMENT_TYPE_NOT_ALLOWED
     assert upload(user, files.png(), document_type="passport").document_type == "passport"
+
+
+def test_a_decision_made_on_the_user_page_closes_the_submission(user_a):
+    upload(user_a, files.png())
+    services.kyc_submit(user=user_a, actor=PARTNER, channel=Channel.API_V1)
+    kyc.kyc_approve(user=user_a, operator="cleo", reason="seen on the user page")
+    submission = services.kyc_decide(
+        user=user_a, approve=True, message="", actor=OPERATOR, channel=Channel.ADMIN
+    )
+    assert submission.state == SubmissionState.APPROVED
