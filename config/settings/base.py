@@ -118,8 +118,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("ONBOARD_MAX_BODY_BYTES", default=256 * 10
 # set it separately to rotate SECRET_KEY without re-issuing every client secret.
 API_SECRET_PEPPER = env("ONBOARD_API_SECRET_PEPPER", default="") or SECRET_KEY
 
-# Where error `link`s in the v1 envelope point.
-ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="/api/docs/#errors")
+# The error catalogue the v1 envelope's `link` points to (absolute URL, `#<code>` appended);
+# unset: built from the request's scheme and host and `/api/docs/errors/`.
+ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="")
 
 # Client IP: trust X-Forwarded-For only when behind a known number of proxies.
 NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)
