@@ -2,13 +2,18 @@
 
 from django.urls import path
 
-from users.api import v1, v2
+from users.api import v1, v1_search, v2
 
 urlpatterns: list = [
     path("v1/users", v1.UsersV1View.as_view(), name="v1-users"),
     # before the <user_id> route: "test" is the dry run, not an id
     path("v1/users/test", v1.UsersTestV1View.as_view(), name="v1-users-test"),
     path("v1/users/<str:user_id>", v1.UserV1View.as_view(), name="v1-user-detail"),
+    path(
+        "v1/oauth/consumer/search/users",
+        v1_search.UserSearchV1View.as_view(),
+        name="v1-users-search",
+    ),
 ]
 
 urlpatterns += [
