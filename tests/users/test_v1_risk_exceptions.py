@@ -121,3 +121,20 @@ def test_list_is_the_programs_active_exemptions_newest_first(
     }  # fmt: skip
     bad = api_a.get(URL, {"records_per_page": 0})
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_query_param")
+
+
+def test_idempotency_key_is_scoped_to_the_user_in_the_header(api_a, allowed, make_user):
+    first, second = make_user(), make_user()
+    body = {"date_expiry": _future(), "reason": "ok"}
+    one = api_a.post(
+        URL, body, format="json", HTTP_X_AUTH_USER_ID=first.public_id, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    again = api_a.post(
+        URL, body, format="json", HTTP_X_AUTH_USER_ID=first.public_id, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert again["Idempotent-Replayed"] == "true" and again.content == one.content
+    other = api_a.post(
+        URL, body, format="json", HTTP_X_AUTH_USER_ID=second.public_id, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert RiskExemption.objects.count() == 1

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from core import error_codes
 from core.exceptions import ApiError, FieldError
+from core.idempotency import idempotent
 from core.schema import error_responses
 from risk.models import RiskExemption
 from risk.services import exemption_grant  # the one import of the exemption service here
@@ -204,6 +205,7 @@ class RiskExceptionsV1View(V1View):
             **error_responses("v1", {400: _GRANT_400, 404: ID_404}),
         },
     )
+    @idempotent
     def post(self, request: Request, program: str) -> Response:
         if not self.client.has_permission(PERMISSION):
             raise ApiError(
