@@ -124,6 +124,11 @@ API_SECRET_PEPPER = env("ONBOARD_API_SECRET_PEPPER", default="") or SECRET_KEY
 # unset: built from the request's scheme and host and `/api/docs/errors/`.
 ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="")
 
+# `bootstrap_demo` (make run) keeps the demo credentials here, so they survive re-runs.
+DEMO_CREDENTIALS_FILE = env(
+    "ONBOARD_DEMO_CREDENTIALS_FILE", default=str(BASE_DIR / ".demo-credentials.env")
+)
+
 # Client IP: trust X-Forwarded-For only when behind a known number of proxies.
 NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)
 
