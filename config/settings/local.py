@@ -1,6 +1,7 @@
 """Developer machine: DEBUG on, plain HTTP, an insecure key that never leaves the laptop."""
 
 import copy
+from typing import Any
 
 from .base import *  # noqa: F403
 from .base import env
@@ -13,11 +14,12 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # The dev server logs each request once: API requests by `onboard.access`, other paths by
 # runserver's `django.server` (config/devlog.py). A 4xx answer is already in the access
 # line's status, so `onboard.errors` speaks only for 5xx here.
-LOGGING = copy.deepcopy(LOGGING)  # noqa: F405
-LOGGING["filters"]["non_api"] = {"()": "config.devlog.NonApiRequestsOnly"}
-LOGGING["loggers"]["django.server"] = {
+_logging: dict[str, Any] = copy.deepcopy(LOGGING)  # noqa: F405
+_logging["filters"]["non_api"] = {"()": "config.devlog.NonApiRequestsOnly"}
+_logging["loggers"]["django.server"] = {
     "level": "INFO",
     "propagate": True,
     "filters": ["scrub", "non_api"],
 }
-LOGGING["loggers"]["onboard.errors"] = {"level": "WARNING", "propagate": True}
+_logging["loggers"]["onboard.errors"] = {"level": "WARNING", "propagate": True}
+LOGGING = _logging
