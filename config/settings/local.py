@@ -4,6 +4,7 @@ import copy
 from typing import Any
 
 from .base import *  # noqa: F403
+from .base import LOGGING as BASE_LOGGING
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
@@ -14,7 +15,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # The dev server logs each request once: API requests by `onboard.access`, other paths by
 # runserver's `django.server` (config/devlog.py). A 4xx answer is already in the access
 # line's status, so `onboard.errors` speaks only for 5xx here.
-_logging: dict[str, Any] = copy.deepcopy(LOGGING)  # noqa: F405
+_logging: dict[str, Any] = copy.deepcopy(BASE_LOGGING)
 _logging["filters"]["non_api"] = {"()": "config.devlog.NonApiRequestsOnly"}
 _logging["loggers"]["django.server"] = {
     "level": "INFO",
