@@ -4,8 +4,8 @@ values (issue 13 item 5)."""
 from __future__ import annotations
 
 import subprocess
-from io import StringIO
 import sys
+from io import StringIO
 from pathlib import Path
 
 import pytest
