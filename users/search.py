@@ -144,9 +144,17 @@ def _birthday(value: str, fuzzy: bool) -> Criterion:
     if day is not None and month is not None:
         return Criterion(users=Q(birth_date=date(year, month, day)))
     if month is not None:
-        end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-        return Criterion(users=Q(birth_date__gte=date(year, month, 1), birth_date__lt=end))
-    return Criterion(users=Q(birth_date__gte=date(year, 1, 1), birth_date__lt=date(year + 1, 1, 1)))
+        start = date(year, month, 1)
+        end = _first_of(year + 1, 1) if month == 12 else _first_of(year, month + 1)
+    else:
+        start, end = date(year, 1, 1), _first_of(year + 1, 1)
+    if end is None:  # the range runs to the last representable day
+        return Criterion(users=Q(birth_date__gte=start))
+    return Criterion(users=Q(birth_date__gte=start, birth_date__lt=end))
+
+
+def _first_of(year: int, month: int) -> date | None:
+    return date(year, month, 1) if year <= date.max.year else None
 
 
 def _valid_birthday(value: str, fuzzy: bool) -> str | None:
@@ -157,7 +165,7 @@ def _valid_birthday(value: str, fuzzy: bool) -> str | None:
         )
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
-        date(year or 1, month or 1, day or 1)
+        date(year or 0, month or 1, day or 1)  # year 0000 does not exist either
     except ValueError:
         return "Not a calendar date."
     return None

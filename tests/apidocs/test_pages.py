@@ -59,6 +59,10 @@ def test_every_code_the_schema_documents_is_in_the_catalogue(fresh_catalogue):
     assert documented and not (documented - set(rows)), documented - set(rows)
     assert "404" in rows["user_record_not_found"][1]
     assert "404" in rows["resource_user_address_type_invalid"][1]
+    # v2-only field rules (addresses, tax residencies) are listed, as v2 source codes
+    assert rows["resource_user_address_country_not_allowed"][1:3] == ["400", "v2"]
+    assert rows["resource_user_tax_residency_tin_rule"][2] == "v2"
+    assert rows["resource_user_first_name_lengthmax"][2] == "v1, v2"
 
 
 def test_a_code_added_later_is_listed_without_touching_the_catalogue(fresh_catalogue, monkeypatch):

@@ -93,6 +93,12 @@ def test_fuzzy_is_a_case_insensitive_prefix(api_a, people, params, who):
     assert _ids(response) == [people[w].public_id for w in who]
 
 
+def test_fuzzy_birthday_at_the_end_of_the_calendar(api_a, people):
+    for value in ("9999", "9999-12", "9999-12-31"):
+        response = api_a.get(URL, {"birthday": value, "match_type": "fuzzy"})
+        assert _ids(response) == []
+
+
 def test_fuzzy_user_id_prefix_and_exact_needs_the_whole_value(api_a, people):
     ada = people["ada"].public_id
     assert _ids(api_a.get(URL, {"user_hash_id": ada})) == [ada]
@@ -169,6 +175,8 @@ def test_another_programs_users_are_never_found(api_a, api_b, people):
         ({"user_hash_id": "XYZ"}, "user_hash_id"),
         ({"birthday": "1990-02-30"}, "birthday"),
         ({"birthday": "1990"}, "birthday"),
+        ({"birthday": "0000", "match_type": "fuzzy"}, "birthday"),
+        ({"birthday": "2000-13", "match_type": "fuzzy"}, "birthday"),
         ({"email": "a@b.c", "colour": "red"}, "colour"),
     ],
 )
