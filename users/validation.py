@@ -1298,10 +1298,9 @@ def number_problem(id_type: Entry, number: str) -> str:
             f"{field} has the format of id type `{id_type.code}` but its check character is "
             "wrong (it does not match the digits): check the number for a typo."
         )
-    return f"{field} does not have the format of id type `{id_type.code}`" + (
-        f" (pattern `{id_type.extra['regex_validation']}`)."
-        if id_type.extra.get("regex_validation")
-        else "."
+    return (
+        f"{field} does not have the format of id type `{id_type.code}`: its `regex_validation` "
+        "is in GET /users/enumerations/id_types."
     )
 
 
