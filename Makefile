@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run migrate test test-fast lint typecheck check serve bench clean browsers
+.PHONY: install run migrate test test-fast lint typecheck check serve serve-env bench clean browsers
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,11 @@ migrate: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_enumerations
 
+# The demo credentials are kept in .demo-credentials.env (git-ignored): every run prints the
+# same ones. Each request is logged once (config/settings/local.py).
 run: migrate
-	$(MANAGE) bootstrap_demo --no-seed
-	@echo "Serving http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs/)"
+	$(MANAGE) bootstrap_demo --no-seed --host $(HOST) --port $(PORT)
+	@echo "Serving http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 lint: install
@@ -50,12 +52,19 @@ test-fast: install browsers
 # collect static once, then gunicorn with gunicorn.conf.py ((2 x cores) + 1 workers unless
 # WEB_CONCURRENCY is set). Behind several app servers, run the first three steps once per
 # release instead (README "Running in production").
+SERVE_REQUIRED := DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS
 serve: export DJANGO_SETTINGS_MODULE = config.settings.production
-serve: install
+serve: serve-env install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_enumerations
 	$(MANAGE) collectstatic --noinput -v0
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py config.wsgi:application
+
+# One line naming every missing variable, before anything runs (not a settings traceback).
+SERVE_MISSING = $(strip $(foreach name,$(SERVE_REQUIRED),$(if $($(name)),,$(name))))
+serve-env:
+	$(if $(SERVE_MISSING),$(error make serve: set $(SERVE_MISSING) (production settings, see README "Running in production")))
+	@true
 
 # Load a data set into PostgreSQL, serve it with gunicorn, print throughput and latency per
 # endpoint (bench/README.md). Options go in ARGS, e.g. make bench ARGS="--users 1000000"

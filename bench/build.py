@@ -112,6 +112,22 @@ def build_scenarios(
             path=f"{users}?q=zzqx",
             note="worst case of q: a prefix no user has",
         ),
+        Scenario(
+            key="v1_search",
+            label="v1 search first_name=siew (fuzzy)",
+            method="GET",
+            path=f"/{code}/v1/oauth/consumer/search/users?first_name=siew&match_type=fuzzy",
+        ),
+        Scenario(
+            key="v1_search_or",
+            label="v1 search 3 filters OR",
+            method="GET",
+            path=(
+                f"/{code}/v1/oauth/consumer/search/users?filter_condition=OR"
+                "&last_name=tan&email=zzqx%40example.com&id_number=B000001"
+            ),
+            note="a UNION of three index look-ups; total_records capped at 10000+",
+        ),
         *admin_scenarios(program),
         Scenario(
             key="floor",

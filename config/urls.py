@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apidocs.views import error_catalogue, landing
 from core.views import api_not_found, healthz
 from documents.views import document_download
 from enumerations.api import EnumerationV1View, EnumerationV2View
@@ -15,6 +16,13 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/errors/", error_catalogue, name="error-catalogue"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="apidocs/redoc.html"),
+        name="redoc",
+    ),
+    path("", landing, name="landing"),
     path(
         "<slug:program>/v1/users/enumerations/<str:kind>",
         EnumerationV1View.as_view(),

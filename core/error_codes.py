@@ -302,3 +302,47 @@ DESCRIPTIONS.update(
     }
 )
 HTTP_STATUS[DOCUMENT_NOT_FOUND] = 404
+
+# --- v1 MatchMove endpoints beyond users: addresses, risk exceptions (issue 13, SPEC §11)
+USER_ADDRESS_TYPE_INVALID: Final = "resource_user_address_type_invalid"
+USER_ADDRESS_1_INVALID: Final = "user_address_1_invalid"
+USER_ADDRESS_2_INVALID: Final = "user_address_2_invalid"
+USER_ADDRESS_3_INVALID: Final = "user_address_3_invalid"
+USER_ADDRESS_4_INVALID: Final = "user_address_4_invalid"
+USER_CITY_INVALID: Final = "user_city_invalid"
+USER_STATE_INVALID_ADDRESS: Final = "user_state_invalid"
+USER_COUNTRY_INVALID: Final = "user_country_invalid"
+USER_COUNTRY_CODE_INVALID: Final = "user_country_code_invalid"
+USER_ZIPCODE_INVALID: Final = "user_zipcode_invalid"
+RISK_EXCEPTION_DATE_EXPIRY_REQUIRED: Final = "resource_risk_exception_date_expiry_required"
+RISK_EXCEPTION_DATE_EXPIRY_INVALID: Final = "resource_risk_exception_date_expiry_invalid"
+RISK_EXCEPTION_REASON_REQUIRED: Final = "resource_risk_exception_reason_required"
+RISK_EXCEPTION_REASON_LENGTHMAX: Final = "resource_risk_exception_reason_lengthmax"
+
+DESCRIPTIONS.update(
+    {
+        USER_ADDRESS_TYPE_INVALID: "Address type must be `residential` or `billing`.",
+        USER_ADDRESS_1_INVALID: "`address_1` is required, at most 35 characters.",
+        USER_ADDRESS_2_INVALID: "`address_2` must be at most 35 characters.",
+        USER_ADDRESS_3_INVALID: "`address_3` must be at most 35 characters.",
+        USER_ADDRESS_4_INVALID: "`address_4` must be at most 35 characters.",
+        USER_CITY_INVALID: "`city` is required, at most 35 characters.",
+        USER_STATE_INVALID_ADDRESS: "`state` must be at most 20 characters.",
+        USER_COUNTRY_INVALID: (
+            "`country` must be a country's English name from GET /users/enumerations/countries "
+            "(at most 50 characters), or send `country_code`."
+        ),
+        USER_COUNTRY_CODE_INVALID: (
+            "`country_code` must be an ISO 3166 alpha-3 code from GET /users/enumerations/"
+            "countries, and name the same country as `country` when both are sent."
+        ),
+        USER_ZIPCODE_INVALID: ("`zipcode` must be at most 16 letters, digits, spaces or `-`."),
+        RISK_EXCEPTION_DATE_EXPIRY_REQUIRED: "Parameter `date_expiry` is required.",
+        RISK_EXCEPTION_DATE_EXPIRY_INVALID: (
+            "`date_expiry` must be a future date-time (`YYYY-MM-DD HH:MM:SS` UTC or ISO 8601) "
+            "at most 5 years ahead."
+        ),
+        RISK_EXCEPTION_REASON_REQUIRED: "Parameter `reason` is required.",
+        RISK_EXCEPTION_REASON_LENGTHMAX: "`reason` must be at most 500 characters.",
+    }
+)

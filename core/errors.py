@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import DisallowedHost, PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
@@ -33,7 +34,25 @@ def new_error_id() -> str:
     return secrets.token_hex(16)
 
 
-def render_envelope(error: ApiError, version: str, error_id: str) -> dict[str, Any]:
+ERROR_CATALOGUE_PATH = "/api/docs/errors/"
+
+
+def error_link(code: str, request: HttpRequest | None) -> str:
+    """The code's entry in the error catalogue: `ONBOARD_ERROR_DOCS_URL` when set, else an
+    absolute URL on the request's own scheme and host."""
+    base = settings.ERROR_DOCS_BASE_URL
+    if not base:
+        base = ERROR_CATALOGUE_PATH
+        # a refused Host (400 bad_request) is never echoed: the path alone then
+        with contextlib.suppress(DisallowedHost):
+            if request is not None:
+                base = request.build_absolute_uri(ERROR_CATALOGUE_PATH)
+    return f"{base}#{code}"
+
+
+def render_envelope(
+    error: ApiError, version: str, error_id: str, request: HttpRequest | None = None
+) -> dict[str, Any]:
     if version == "v2":
         code = error_codes.VALIDATION_ERROR if error.is_validation else error.code
         detail = (
@@ -55,7 +74,7 @@ def render_envelope(error: ApiError, version: str, error_id: str) -> dict[str, A
     return {
         "code": error.code,
         "description": error.description,
-        "link": f"{settings.ERROR_DOCS_BASE_URL}-{error.code}",
+        "link": error_link(error.code, request),
         "errors": [
             {"field": e.field, "code": e.code, "description": e.description} for e in error.errors
         ],
@@ -106,7 +125,7 @@ def _quoted(detail: str) -> str:
 
 
 def error_response_data(
-    exc: BaseException, path: str
+    exc: BaseException, path: str, request: HttpRequest | None = None
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     version = api_version(path)
     error_id = new_error_id()
@@ -135,19 +154,19 @@ def error_response_data(
     headers = dict(error.headers)
     if error.status == 401:
         headers.setdefault("WWW-Authenticate", 'Basic realm="onboard"')
-    return render_envelope(error, version, error_id), error.status, headers
+    return render_envelope(error, version, error_id, request), error.status, headers
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every API error becomes an envelope."""
     request = context.get("request")
     path = request.path if request is not None else ""
-    data, status, headers = error_response_data(exc, path)
+    data, status, headers = error_response_data(exc, path, request)
     return Response(data, status=status, headers=headers)
 
 
 def json_error(request: HttpRequest, exc: BaseException) -> JsonResponse:
-    data, status, headers = error_response_data(exc, request.path)
+    data, status, headers = error_response_data(exc, request.path, request)
     response = JsonResponse(data, status=status)
     for name, value in headers.items():
         response[name] = value
@@ -176,7 +195,7 @@ def handler500(request: HttpRequest) -> Any:
     if api_version(request.path):
         error_id = new_error_id()
         data = render_envelope(
-            ApiError(error_codes.INTERNAL_ERROR), api_version(request.path), error_id
+            ApiError(error_codes.INTERNAL_ERROR), api_version(request.path), error_id, request
         )
         return JsonResponse(data, status=500)
     from django.views.defaults import server_error

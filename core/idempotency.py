@@ -98,6 +98,9 @@ def request_fingerprint(request: Request) -> str:
     digest.update(b"\0")
     digest.update(request.get_full_path().encode())
     digest.update(b"\0")
+    # user-scope endpoints (SPEC §11) name the user in this header, as others do in the path
+    digest.update(request.headers.get("X-Auth-User-ID", "").strip().encode())
+    digest.update(b"\0")
     # upload views spool their (large) body to disk and hash it there: `body_fingerprint`
     spooled = getattr(request, "body_fingerprint", None)
     digest.update(spooled or canonical_body(request.content_type or "", request.body))

@@ -107,7 +107,7 @@ def _example(version: str, status: int, code: str) -> dict[str, Any]:
     return {
         "code": code,
         "description": error_codes.describe(code),
-        "link": f"/api/docs/#errors-{code}",
+        "link": f"https://onboard.example.com/api/docs/errors/#{code}",
         "errors": [],
     }
 
@@ -136,6 +136,17 @@ BODY_CODES: dict[int, list[str]] = {
 class OnboardAutoSchema(AutoSchema):
     """The default schema class: documents the Idempotency-Key header of `@idempotent`
     handlers (the answers it adds are documented by `add_core_error_responses`)."""
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        """drf-spectacular documents bodies of PUT/PATCH/POST only; a DELETE whose view
+        declares one (v1 `DELETE /users/{id}` takes `state`) is documented too."""
+        if self.method != "DELETE" or self.get_request_serializer() is None:
+            return super()._get_request_body(direction)
+        self.method = "PUT"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())

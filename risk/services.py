@@ -293,8 +293,12 @@ def exemption_grant(
     reason: str,
     expires_at: datetime,
     granted_by: User | None,
+    api_client_id: str = "",
 ) -> RiskExemption:
-    """Let a flagged user be re-activated until `expires_at`; replaces an open exemption."""
+    """Let a flagged user be re-activated until `expires_at`; replaces an open exemption.
+
+    An operator grants it (`granted_by`), or an API client with the `risk_exceptions`
+    permission (`api_client_id`, SPEC §11), recorded as that client over v1."""
     reason = _require_reason(reason)
     now = timezone.now()
     if timezone.is_naive(expires_at):
@@ -318,9 +322,9 @@ def exemption_grant(
     UserEvent.objects.create(
         user=row,
         type=EventType.REVIEWED,
-        actor_kind=ActorKind.OPERATOR,
-        actor_id=_operator_id(granted_by),
-        channel=Channel.ADMIN,
+        actor_kind=ActorKind.API_CLIENT if api_client_id else ActorKind.OPERATOR,
+        actor_id=api_client_id or _operator_id(granted_by),
+        channel=Channel.API_V1 if api_client_id else Channel.ADMIN,
         reason=reason,
         changes={"risk_exemption": [None, f"until {expires_at:%Y-%m-%dT%H:%M:%SZ}"]},
         at=now,

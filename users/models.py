@@ -278,6 +278,8 @@ class AccountHolder(models.Model):
             models.Index(
                 fields=["program", "type", "-created_at", "-id"], name="user_program_type_idx"
             ),
+            # v1 search by birthday (users.search)
+            models.Index(fields=["program", "birth_date"], name="user_program_birth_idx"),
             # admin search across programs
             models.Index(Lower("email"), name="user_email_idx"),
             models.Index(fields=["mobile"], name="user_mobile_idx"),

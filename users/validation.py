@@ -762,12 +762,16 @@ class _Validator:
             self.error(spec.rank, "password", "min")
         elif len(raw) > PASSWORD_MAX:
             self.error(spec.rank, "password", "max")
-        elif not (
-            any(c.islower() for c in raw)
-            and any(c.isdigit() for c in raw)
-            and any(not c.isalnum() and not c.isspace() for c in raw)
-        ):
-            self.error(spec.rank, "password", "rule")
+        elif missing := password_missing(raw):
+            self.raw_error(
+                spec.rank,
+                FieldError(
+                    "password",
+                    code_for("password", "rule"),
+                    "Parameter user `password` must contain a lower-case letter, a number and "
+                    f"a special character (such as ! # $ %): add {' and '.join(missing)}.",
+                ),
+            )
         else:
             return raw
         return _SKIP
@@ -956,7 +960,16 @@ class _Validator:
             and (changed("id_type", doc.id_type) or changed("number", doc.number))
             and not _number_matches(type_entry, doc.number)
         ):
-            self.error(Rank.ID_NUMBER_RULE, f"{base}.number", "rule")
+            self.raw_error(
+                Rank.ID_NUMBER_RULE,
+                FieldError(
+                    f"{base}.number",
+                    code_for(f"{base}.number", "rule"),
+                    number_problem(type_entry, doc.number).replace(
+                        "`id_number`", "`alt_id_number`" if rank == "secondary" else "`id_number`"
+                    ),
+                ),
+            )
             ok = False
         if doc.number_canonical and len(doc.number_canonical) > 30:
             ok = False  # cannot happen below the 30-character limit; guards the column
@@ -1264,7 +1277,34 @@ def _unknown(path: str) -> FieldError:
     )
 
 
-def _number_matches(id_type: Entry, number: str) -> bool:
+def password_missing(password: str) -> list[str]:
+    """What the v1 password rule still needs, in words (empty when it passes)."""
+    checks = (
+        ("a lower-case letter", any(c.islower() for c in password)),
+        ("a number", any(c.isdigit() for c in password)),
+        ("a special character", any(not c.isalnum() and not c.isspace() for c in password)),
+    )
+    return [label for label, present in checks if not present]
+
+
+def number_problem(id_type: Entry, number: str) -> str:
+    """Why `number` fails its id type's rule, for the answer ("" when it passes)."""
+    if _number_matches(id_type, number):
+        return ""
+    field = "`id_number`"
+    checksum = CHECKSUMS.get(id_type.extra.get("checksum") or "")
+    if checksum is not None and _number_matches(id_type, number, checksum=False):
+        return (
+            f"{field} has the format of id type `{id_type.code}` but its check character is "
+            "wrong (it does not match the digits): check the number for a typo."
+        )
+    return (
+        f"{field} does not have the format of id type `{id_type.code}`: its `regex_validation` "
+        "is in GET /users/enumerations/id_types."
+    )
+
+
+def _number_matches(id_type: Entry, number: str, *, checksum: bool = True) -> bool:
     pattern = id_type.extra.get("regex_validation") or ""
     if pattern:
         try:
@@ -1273,8 +1313,8 @@ def _number_matches(id_type: Entry, number: str) -> bool:
         except re.error:
             # an operator's broken pattern must not lock every user out: log it, skip the rule
             logger.warning("invalid regex_validation on id type", extra={"code": id_type.code})
-    checksum = CHECKSUMS.get(id_type.extra.get("checksum") or "")
-    return checksum is None or checksum(number)
+    check = CHECKSUMS.get(id_type.extra.get("checksum") or "") if checksum else None
+    return check is None or check(number)
 
 
 def _age(born: date, today: date) -> int:

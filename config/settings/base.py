@@ -24,12 +24,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "programs",
     "enumerations",
     "users",
     "risk",
     "documents",
+    "apidocs",
     # last: grants the permissions of the apps above to the operator groups after migrate
     "backoffice",
 ]
@@ -176,8 +178,14 @@ DOCUMENT_LINK_MAX_AGE = 15 * 60
 # set it separately to rotate SECRET_KEY without re-issuing every client secret.
 API_SECRET_PEPPER = env("ONBOARD_API_SECRET_PEPPER", default="") or SECRET_KEY
 
-# Where error `link`s in the v1 envelope point.
-ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="/api/docs/#errors")
+# The error catalogue the v1 envelope's `link` points to (absolute URL, `#<code>` appended);
+# unset: built from the request's scheme and host and `/api/docs/errors/`.
+ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="")
+
+# `bootstrap_demo` (make run) keeps the demo credentials here, so they survive re-runs.
+DEMO_CREDENTIALS_FILE = env(
+    "ONBOARD_DEMO_CREDENTIALS_FILE", default=str(BASE_DIR / ".demo-credentials.env")
+)
 
 # Client IP: trust X-Forwarded-For only when behind a known number of proxies.
 NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)
@@ -209,6 +217,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: the docs work offline
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_PUBLIC": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

@@ -23,7 +23,8 @@ def form(api, method, url, body, **extra):  # type: ignore[no-untyped-def]
 
 V1_USER_KEYS = {
     "id", "email", "name", "mobile", "identification", "alt_identification",
-    "country_of_issue", "alt_id_country_of_issue", "birthday", "place_of_birth", "gender",
+    "country_of_issue", "alt_id_country_of_issue", "countryofissue", "country_code_of_issue",
+    "alt_id_countryofissue", "alt_id_country_code_of_issue", "birthday", "place_of_birth", "gender",
     "nationality", "title", "marital_status", "mothers_maiden_name", "mothers_first_name",
     "mothers_last_name", "customer_id", "partner_id", "client_reference_id", "agent_id",
     "employer_name", "employment_type", "source_of_funds", "occupation", "volume_of_assets",
@@ -56,8 +57,8 @@ def test_create_json_answers_the_v1_user(api_a):
     assert data["identification"] == {
         "type": "nric",
         "number": "*****567D",
-        "issue": "2015-01-01",
-        "expiry": "2035-01-01",
+        "issue": "2015-01-01T00:00:00Z",
+        "expiry": "2035-01-01T00:00:00Z",
     }
     assert data["alt_identification"] == {
         "type": None,

@@ -17,7 +17,11 @@ def header_user_id(request: Request) -> str:
     """MatchMove's user-scope form: the user's id in `X-Auth-User-ID`; missing → 404."""
     value = request.headers.get(USER_ID_HEADER, "").strip()
     if not value:
-        raise ApiError(error_codes.USER_IMPROPER_ID)
+        raise ApiError(
+            error_codes.USER_IMPROPER_ID,
+            description=f"Header `{USER_ID_HEADER}` is missing: send the user's id "
+            "(32 lower-case hex characters) in it.",
+        )
     return value
 
 

@@ -10,7 +10,7 @@ included — answers `400 resource_user_unknown_field`, one error per field.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.http import QueryDict
@@ -165,21 +165,36 @@ def _utc(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
+def _midnight(value: date | None) -> str | None:
+    """A date as MatchMove's `date-time` (`YYYY-MM-DDT00:00:00Z`)."""
+    return f"{value.isoformat()}T00:00:00Z" if value else None
+
+
 def _document(catalog: Catalog, document: Any) -> dict[str, Any]:
     if document is None:
         return {"type": None, "number": None, "issue": None, "expiry": None}
     return {
         "type": document.id_type,
         "number": shown_number(catalog, document),
-        "issue": document.issue_date.isoformat() if document.issue_date else None,
-        "expiry": document.expiry_date.isoformat() if document.expiry_date else None,
+        "issue": _midnight(document.issue_date),
+        "expiry": _midnight(document.expiry_date),
     }
+
+
+def _country_name(catalog: Catalog, code: str | None) -> str | None:
+    """The `countries` enumeration's description of an alpha-3 code (seed `countryofissue`)."""
+    if not code:
+        return None
+    entry = catalog.get_any("countries", code)
+    return entry.description if entry is not None else None
 
 
 def render_v1_user(user: AccountHolder, *, catalog: Catalog, program_code: str) -> dict[str, Any]:
     """The v1 user of SPEC §5: absent values `null`, the password never, masked id numbers."""
     documents = current_identifications(user)
     primary, secondary = documents.get("primary"), documents.get("secondary")
+    primary_country = primary.country_of_issue if primary else None
+    secondary_country = secondary.country_of_issue if secondary else None
     self_href = f"/{program_code}/v1/users/{user.public_id}"
     return {
         "id": user.public_id,
@@ -193,8 +208,12 @@ def render_v1_user(user: AccountHolder, *, catalog: Catalog, program_code: str) 
         "mobile": {"country_code": user.mobile_country_code, "number": user.mobile},
         "identification": _document(catalog, primary),
         "alt_identification": _document(catalog, secondary),
-        "country_of_issue": primary.country_of_issue if primary else None,
-        "alt_id_country_of_issue": secondary.country_of_issue if secondary else None,
+        "country_of_issue": primary_country,
+        "alt_id_country_of_issue": secondary_country,
+        "countryofissue": _country_name(catalog, primary_country),
+        "country_code_of_issue": primary_country,
+        "alt_id_countryofissue": _country_name(catalog, secondary_country),
+        "alt_id_country_code_of_issue": secondary_country,
         "birthday": user.birth_date.isoformat() if user.birth_date else None,
         "place_of_birth": user.birth_place,
         "gender": user.gender,
@@ -292,8 +311,8 @@ class V1DocumentSerializer(serializers.Serializer):
     number = serializers.CharField(
         allow_null=True, help_text="All but the last 4 characters masked for `masking` id types."
     )
-    issue = serializers.DateField(allow_null=True)
-    expiry = serializers.DateField(allow_null=True)
+    issue = serializers.DateTimeField(allow_null=True, help_text="UTC, YYYY-MM-DDT00:00:00Z.")
+    expiry = serializers.DateTimeField(allow_null=True, help_text="UTC, YYYY-MM-DDT00:00:00Z.")
 
 
 class V1StatusSerializer(serializers.Serializer):
@@ -326,6 +345,14 @@ class V1UserSerializer(serializers.Serializer):
     alt_identification = V1DocumentSerializer()
     country_of_issue = _nullable()
     alt_id_country_of_issue = _nullable()
+    countryofissue = _nullable(
+        help_text="English name of the primary id's country of issue (`countries` enumeration)."
+    )
+    country_code_of_issue = _nullable(help_text="ISO 3166 alpha-3, as `country_of_issue`.")
+    alt_id_countryofissue = _nullable(
+        help_text="English name of the secondary id's country of issue."
+    )
+    alt_id_country_code_of_issue = _nullable(help_text="ISO 3166 alpha-3.")
     birthday = serializers.DateField(allow_null=True)
     place_of_birth = _nullable()
     gender = _nullable()
@@ -637,6 +664,33 @@ class UsersTestV1View(V1View):
         return self.update(request, dry_run=True)
 
 
+def deactivation_state(body_value: object, query_values: list[str]) -> object:
+    """`state` from the body or the query string (SPEC §5): a value the client sent is never
+    ignored, so two different values (body vs query, or repeated) answer
+    `400 resource_user_state_invalid`."""
+    sent = [v for v in (body_value, *query_values) if present(v)]
+    distinct = {v.strip().lower() if isinstance(v, str) else repr(v) for v in sent}
+    if len(distinct) > 1:
+        raise ApiError.field(
+            "state",
+            error_codes.USER_STATE_INVALID,
+            "Parameter `state` was sent twice with different values (body and query string); "
+            "send it once: `suspended` or `blocked`.",
+        )
+    return sent[0] if sent else None
+
+
+STATE_QUERY_PARAM = OpenApiParameter(
+    "state",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.QUERY,
+    required=False,
+    enum=["suspended", "blocked"],
+    description="Same as the body's `state` (default `suspended`); when both are sent they "
+    "must agree, else 400 `resource_user_state_invalid`.",
+)
+
+
 class UserV1View(V1View):
     """`/{program}/v1/users/{user_id}`: read, de-activate."""
 
@@ -659,9 +713,10 @@ class UserV1View(V1View):
             "(`resource_user_state_invalid`), then the user's status "
             "(`user_record_already_suspended`; a blocked or otherwise terminal user, or "
             "suspending a pending one: `resource_user_status_transition_not_allowed`). "
-            "Blocked users cannot be re-activated."
+            "Blocked users cannot be re-activated. `state` may come in the body or the "
+            "query string; both with different values: `resource_user_state_invalid`."
         ),
-        parameters=[USER_ID_PATH_PARAM],
+        parameters=[USER_ID_PATH_PARAM, STATE_QUERY_PARAM],
         request=_DELETE_BODY,
         responses={
             200: V1DeactivateResponse,
@@ -686,7 +741,8 @@ class UserV1View(V1View):
         unknown = [_unknown(name) for name in items if name != "state"]
         if unknown:
             raise ApiError.from_field_errors(unknown)
+        state = deactivation_state(items.get("state"), request.query_params.getlist("state"))
         user = services.user_deactivate(
-            user=user, state=items.get("state"), actor=self.actor(), channel=Channel.API_V1
+            user=user, state=state, actor=self.actor(), channel=Channel.API_V1
         )
         return Response({"id": user.public_id, "state": user.status})

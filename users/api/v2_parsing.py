@@ -314,7 +314,11 @@ class V2Write:
         """The services' validation error with every field named by its v2 path."""
         if not error.is_validation:
             return error
-        renamed = [FieldError(self.v2_path(e.field), e.code, e.description) for e in error.errors]
+        renamed = [
+            FieldError(v2, e.code, v2_description(e.description, e.field, v2))
+            for e in error.errors
+            for v2 in (self.v2_path(e.field),)
+        ]
         return ApiError(
             code=renamed[0].code,
             status=error.status,
@@ -323,6 +327,15 @@ class V2Write:
             headers=error.headers,
             is_validation=True,
         )
+
+
+def v2_description(description: str, canonical: str, v2_path: str) -> str:
+    """The services describe a field by its v1 / code name (`account_type`, `id_number`);
+    a v2 client reads the name it sent (`type`, `identification[0].number`)."""
+    for name in {fields.code_name(canonical), fields.v1_name(canonical)}:
+        if name != v2_path:
+            description = description.replace(f"`{name}`", f"`{v2_path}`")
+    return description
 
 
 def v2_field_name(canonical: str) -> str:

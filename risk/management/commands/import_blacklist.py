@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from programs.models import Program
 from risk.importing import COLUMNS, import_rows, read_csv
+from risk.models import Action, EntityAttribute, MatchType
 
 
 def _count_lines(path: Path) -> int:
@@ -19,13 +20,21 @@ def _count_lines(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
+ALLOWED_VALUES = (
+    f"entity_attribute: {', '.join(EntityAttribute.values)}. "
+    f"match: {', '.join(MatchType.values)} (default exact; fuzzy for names only). "
+    f"action: {', '.join(Action.values)} (score needs a positive weight; block takes none)."
+)
+
+
 class Command(BaseCommand):
     help = (
         "Load blacklist entries from a CSV file with the columns "
-        f"{','.join(COLUMNS)} (weight empty for block entries). Entries are global unless "
-        "--program is given. Every row is validated like user input; rows that duplicate an "
-        "active entry are skipped; rejected rows are listed with their line numbers. The last "
-        "line is `N added, N skipped, N rejected`."
+        f"{','.join(COLUMNS)} (weight empty for block entries). Allowed values: "
+        f"{ALLOWED_VALUES} Entries are global unless --program is given. Every row is "
+        "validated like user input; rows that duplicate an active entry are skipped; rejected "
+        "rows are listed with their line numbers. The last line is `N added, N skipped, N "
+        "rejected`; the exit status is 1 when any row was rejected."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -76,3 +85,9 @@ class Command(BaseCommand):
         for rejected in report.rejected:
             self.stdout.write(rejected.describe())
         self.stdout.write(report.summary())
+        if report.rejected:
+            raise CommandError(
+                f"{len(report.rejected)} row(s) rejected (listed above with their line "
+                "numbers); fix them and re-run the file: rows already added are skipped.",
+                returncode=1,
+            )
