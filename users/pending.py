@@ -31,7 +31,7 @@ from users.models import (
     PendingUpdate,
     PendingUpdateStatus,
 )
-from users.validation import unique_guard
+from users.uniqueness import unique_guard
 
 EMAIL = "email"
 MOBILE = "mobile"

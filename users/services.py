@@ -1,7 +1,8 @@
 """Writes to users: create, update (and its dry run), re-activate, de-activate.
 
 Both API versions, the admin and the commands call these with the canonical `Changes` of
-`users/fields.py`. Each write: validates every rule (users/validation.py), screens the
+`users/fields.py`. Each write: validates every rule (users/validation/) and pre-checks uniqueness
+(users/uniqueness.py), screens the
 result (users/risk_gateway.py), saves it in one transaction with the unique indexes as the
 final judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one
 audit event with the changed fields old → new, PII masked. Status changes go through
@@ -52,14 +53,13 @@ from users.pending import (
     pending_update_reject,
     pending_update_request,
 )
+from users.uniqueness import precheck, unique_guard, unique_violation_as_error
 from users.validation import (
     RANKS,
     CleanWrite,
     IdItem,
     current_addresses,
     current_identifications,
-    unique_guard,
-    unique_violation_as_error,
     validate_write,
 )
 
@@ -127,6 +127,7 @@ def user_create(
         sent=sent,
         extra_required=V2_CREATE_REQUIRED if channel == Channel.API_V2 else (),
     )
+    precheck(clean, program=program, catalog=catalog)
     if clean.errors:
         raise ApiError.from_field_errors(clean.errors)
     # Argon2 costs ~0.4 s of CPU: hash before the transaction, so no lock waits on it
@@ -299,6 +300,7 @@ def _user_update(
     clean = validate_write(
         program=user.program, catalog=catalog, changes=changes, user=user, sent=sent
     )
+    precheck(clean, program=user.program, catalog=catalog, user=user)
     if clean.errors:
         raise ApiError.from_field_errors(clean.errors)
     if clean.scalars.get("password") is not None:
