@@ -28,6 +28,7 @@ from core.views import ProgramAPIView
 from enumerations.catalog import Catalog
 from users import fields, services
 from users.api.common import USER_ID_HEADER, header_user_id, shown_number
+from users.api.results import written_user
 from users.lifecycle import Actor
 from users.models import PENDING_STATUSES, TERMINAL_STATUSES, AccountHolder, Channel, Status
 from users.selectors import user_get
@@ -427,7 +428,7 @@ class V1View(ProgramAPIView):
     def update(self, request: Request, *, dry_run: bool) -> Response:
         user = self.user(header_user_id(request))
         changes, sent = parse_v1_body(request.data, user=user)
-        updated = services.user_update(
+        write = services.user_update(
             user=user,
             changes=changes,
             actor=self.actor(),
@@ -436,7 +437,7 @@ class V1View(ProgramAPIView):
             dry_run=dry_run,
             sent=sent,
         )
-        return self.render(updated)
+        return self.render(written_user(write))
 
 
 class UsersV1View(V1View):
@@ -495,7 +496,7 @@ class UsersV1View(V1View):
                     ]
                 )
         changes, sent = parse_v1_body(items)
-        user = services.user_create(
+        write = services.user_create(
             program=self.program,
             changes=changes,
             actor=self.actor(),
@@ -503,7 +504,7 @@ class UsersV1View(V1View):
             catalog=self.catalog,
             sent=sent,
         )
-        return self.render(user)
+        return self.render(written_user(write))
 
     def reactivate(self, items: dict[str, Any]) -> Response:
         ids = {items[name] for name in REACTIVATION_FIELDS if present(items.get(name))}

@@ -57,17 +57,13 @@ class CleanWrite:
 
 
 def current_identifications(user: AccountHolder | None) -> dict[str, Identification]:
-    """The user's documents by rank, from the prefetch cache when the selector filled it."""
+    """The user's documents by rank (no query when the selector prefetched them)."""
     if user is None or user.pk is None:
         return {}
-    cache = getattr(user, "_prefetched_objects_cache", {})
-    rows = cache["identifications"] if "identifications" in cache else user.identifications.all()
-    return {("primary" if i.is_primary else "secondary"): i for i in rows}
+    return {("primary" if i.is_primary else "secondary"): i for i in user.identifications.all()}
 
 
 def current_addresses(user: AccountHolder | None) -> dict[str, Address]:
     if user is None or user.pk is None:
         return {}
-    cache = getattr(user, "_prefetched_objects_cache", {})
-    rows = cache["addresses"] if "addresses" in cache else user.addresses.all()
-    return {a.type: a for a in rows}
+    return {a.type: a for a in user.addresses.all()}
