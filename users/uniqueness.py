@@ -15,14 +15,13 @@ from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from core import error_codes
 from core.exceptions import ApiError, FieldError
 from enumerations.catalog import Catalog
 from programs.models import Program
 from users import fields as f
-from users.models import TERMINAL_STATUSES, AccountHolder, Identification
+from users.models import TERMINAL_STATUSES, AccountHolder, Identification, canonical_contact
 from users.validation import RANKS, CleanWrite, Rank, current_identifications, field_error
 
 
@@ -36,15 +35,18 @@ def precheck(
     (`unique_guard` / `unique_violation_as_error`)."""
     live = ~Q(status__in=sorted(TERMINAL_STATUSES))
     conditions = Q()
-    email = clean.scalars.get("email")
-    if email and (not user or (user.email or "").lower() != email.lower()):
-        conditions |= live & Q(email_lower=email.lower())
+    # compared in canonical form (core/identifiers.py), as the unique indexes compare them
+    email, mobile = canonical_contact(
+        clean.scalars.get("email"),
+        clean.scalars.get("mobile_country_code"),
+        clean.scalars.get("mobile"),
+    )
+    if email and (not user or user.email_canonical != email):
+        conditions |= live & Q(email_canonical=email)
     else:
         email = None
-    mobile = clean.scalars.get("mobile")
-    cc = clean.scalars.get("mobile_country_code")
-    if mobile and cc and (not user or (user.mobile_country_code, user.mobile) != (cc, mobile)):
-        conditions |= live & Q(mobile_country_code=cc, mobile=mobile)
+    if mobile and (not user or user.mobile_e164 != mobile):
+        conditions |= live & Q(mobile_e164=mobile)
     else:
         mobile = None
     customer_id = clean.scalars.get("customer_id")
@@ -56,17 +58,15 @@ def precheck(
         others = AccountHolder.objects.filter(program=program)
         if user is not None and user.pk is not None:
             others = others.exclude(pk=user.pk)
-        rows = (
-            others.alias(email_lower=Lower("email"))
-            .filter(conditions)
-            .values_list("email", "mobile_country_code", "mobile", "customer_id", "status")[:5]
-        )
-        for row_email, row_cc, row_mobile, row_customer_id, status in rows:
+        rows = others.filter(conditions).values_list(
+            "email_canonical", "mobile_e164", "customer_id", "status"
+        )[:5]
+        for row_email, row_mobile, row_customer_id, status in rows:
             row_live = status not in TERMINAL_STATUSES
-            if email and row_live and (row_email or "").lower() == email.lower():
+            if email and row_live and row_email == email:
                 clean.add_error(Rank.EMAIL_UNIQUE, field_error("email", "unique"))
                 email = None
-            if mobile and row_live and (row_cc, row_mobile) == (cc, mobile):
+            if mobile and row_live and row_mobile == mobile:
                 clean.add_error(Rank.MOBILE_UNIQUE, field_error("mobile", "unique"))
                 mobile = None
             if customer_id and row_customer_id == customer_id:
@@ -136,8 +136,10 @@ CONSTRAINT_ERRORS: dict[str, tuple[str, str]] = {
 }
 # SQLite names only expression indexes in its message; column indexes it names by columns.
 _SQLITE_COLUMNS: dict[str, str] = {
-    "users_accountholder.program_id, users_accountholder.mobile_country_code, "
-    "users_accountholder.mobile": "user_mobile_live_unique",
+    "users_accountholder.program_id, users_accountholder.email_canonical": (
+        "user_email_live_unique"
+    ),
+    "users_accountholder.program_id, users_accountholder.mobile_e164": "user_mobile_live_unique",
     "users_accountholder.program_id, users_accountholder.customer_id": "user_customer_id_unique",
     "users_identification.program_id, users_identification.id_type, "
     "users_identification.number_canonical, users_identification.dup_slot": (

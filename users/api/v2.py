@@ -127,8 +127,18 @@ _FILTER_PARAMETERS = [
         ("kyc_status", ["pending", "in_progress", "completed"], "KYC status."),
         ("risk_status", ["PENDING", "CLEARED", "REJECTED", "UNKNOWN"], "Risk status."),
         ("type", ["customer", "corporate"], "Account type."),
-        ("email", None, "Exact e-mail address, any letter case."),
-        ("mobile", None, "Exact national mobile number (digits)."),
+        (
+            "email",
+            None,
+            "Exact e-mail address, compared in canonical form: any letter case, full-width "
+            "forms, Unicode or punycode domain.",
+        ),
+        (
+            "mobile",
+            None,
+            "Exact national mobile number as stored (digits), or the calling code + number "
+            "(e.g. `447400123456`), which finds it however the national number was written.",
+        ),
         ("client_ref_id", None, "Exact client reference id."),
         ("customer_id", None, "Exact customer id."),
         ("nationality", None, "ISO 3166 alpha-3."),

@@ -10,7 +10,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from core import error_codes
+from core import error_codes, identifiers
 from core.exceptions import FieldError
 from enumerations.catalog import Catalog
 from programs.models import Program
@@ -117,11 +117,16 @@ class Validator(IdentificationRules):
         value = self.text(spec.rank, "email", raw)
         if value is None or value is SKIP:
             return value
+        # one canonical form (core/identifiers.py): compatibility forms folded (a full-width
+        # e, U+FF45, is an `e`), invisible and bidi-control characters refused, the domain
+        # an IDNA name
+        value = identifiers.nfkc(value)
         try:
             if len(value) > 254:
                 raise ValidationError("too long")
             _EMAIL(value)
-        except ValidationError:
+            identifiers.canonical_email(value)
+        except (ValidationError, identifiers.IdentifierError):
             self.error(spec.rank, "email", "invalid")
             return SKIP
         return value
