@@ -22,7 +22,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from core import error_codes
+from core import error_codes, identifiers
 from core.exceptions import ApiError
 from enumerations.catalog import Catalog
 from programs.models import Program
@@ -450,7 +450,7 @@ def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
     pending: dict[str, tuple[Any, Any]] = {}
     if user.is_email_verified and "email" in scalars:
         old, new = scalars["email"]
-        if (old or "").lower() != (new or "").lower():
+        if identifiers.email_key(old or "") != identifiers.email_key(new or ""):
             # a different mailbox: held until an operator approves it
             pending[EMAIL] = scalars.pop("email")
     mobile_keys = ("mobile_country_code", "mobile")
