@@ -217,3 +217,32 @@ def test_the_data_migration_fills_the_columns_and_reports_collisions(program_a, 
     assert f"canonical email collision: users {older.public_id}" in out and newer.public_id in out
     assert "canonical mobile collision" in out
     assert "dup@" not in out.lower()  # ids only, never the values
+
+
+def test_the_risk_migration_rekeys_email_and_mobile_entries(seeded, capsys):
+    migration = importlib.import_module("risk.migrations.0003_rekey_email_mobile_entries")
+    _block("customer.mobile", "+44 07400 123456")
+    _block("customer.email", "old@ex\u00e4mple.com")
+    _block("customer.mobile", "+65 9123 4567")
+    mobile, email, other = BlacklistEntry.objects.order_by("id")
+    # the keys these entries had before the canonical forms
+    BlacklistEntry.objects.filter(pk=mobile.pk).update(value_normalized="4407400123456")
+    BlacklistEntry.objects.filter(pk=email.pk).update(value_normalized="old@ex\u00e4mple.com")
+    migration.rekey(apps, None)
+    keys = dict(BlacklistEntry.objects.values_list("pk", "value_normalized"))
+    assert keys == {
+        mobile.pk: "447400123456",
+        email.pk: "old@xn--exmple-cua.com",
+        other.pk: "6591234567",
+    }
+    # a second entry whose new key an active one holds keeps its old key, reported by id
+    dup = BlacklistEntry.objects.create(
+        entity_attribute="customer.mobile", value="+4407400123456", match="exact",
+        value_normalized="4407400123456", reason="t", added_by_label="test",
+    )  # fmt: skip
+    migration.rekey(apps, None)
+    dup.refresh_from_db()
+    assert dup.value_normalized == "4407400123456"
+    assert (
+        f"blacklist entries {mobile.pk} and {dup.pk} now share one key" in capsys.readouterr().out
+    )
