@@ -1,11 +1,12 @@
 """Writes to users: create, update (and its dry run), re-activate, de-activate.
 
 Both API versions, the admin and the commands call these with the canonical `Changes` of
-`users/fields.py`. Each write: validates every rule (users/validation/) and pre-checks uniqueness
-(users/uniqueness.py), screens the
-result (users/risk_gateway.py), saves it in one transaction with the unique indexes as the
-final judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one
-audit event with the changed fields old → new, PII masked. Status changes go through
+`users/fields.py`. Each write: validates every rule (users/validation/), pre-checks
+uniqueness (users/uniqueness.py), screens the result (users/risk_gateway.py), saves it in
+one transaction — its own, with its one row lock — with the unique indexes as the final
+judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one audit
+event with the changed fields old → new, PII masked. Results come back as values
+(`UserWrite`). Status changes go through
 users/lifecycle.py. A refused write leaves the database exactly as it was.
 """
 

@@ -169,14 +169,12 @@ class V2UsersView(ProgramAPIView):
     def actor(self) -> Actor:
         return Actor.api_client(self.client)
 
-    def find_user(self, user_id: str, *, lock: bool = False) -> AccountHolder:
-        """The program's user (404s of SPEC §3), with what the response shows."""
+    def find_user(self, user_id: str) -> AccountHolder:
+        """The program's user (404s of SPEC §3), with what the response shows. Not locked:
+        a write's row lock is its service's."""
         if not selectors.is_public_id(user_id):
             raise ApiError(error_codes.USER_IMPROPER_ID)
         queryset = selectors.users_of(self.program).filter(public_id=user_id)
-        if lock:
-            # only this user's row, not the program's
-            queryset = queryset.select_for_update(of=("self",))
         user = with_v2_relations(queryset).first()
         if user is None:
             raise ApiError(error_codes.USER_RECORD_NOT_FOUND)
