@@ -57,6 +57,12 @@ def code_for(path: str, rule: str) -> str:
         return f"resource_user_address_{rule}"
     if path.startswith("tax_residencies.") and path.count(".") == 1:
         return f"resource_user_tax_residency_{rule}"
+    return rule_code(path, rule)
+
+
+def rule_code(path: str, rule: str) -> str:
+    """`resource_user_<field>_<rule>`, the field named by `users.fields.code_name`: the
+    pattern of every code that is not one of the seed's own (`code_for` picks those)."""
     return f"resource_user_{f.code_name(path)}_{rule}"
 
 
