@@ -110,13 +110,8 @@ def email_key(value: str) -> str:
 
 
 def phone_key(value: str) -> str:
-    """Digits of the E.164 form of an international number written any way (`+44 (0)7400
-    123456`, `4407400123456`); the plain digits when it does not parse."""
+    """Digits of the E.164 form of a valid international number written any way (`+44 (0)7400
+    123456`, `4407400123456` → `447400123456`); otherwise its plain digits, unchanged."""
     digits = "".join(c for c in value if c.isascii() and c.isdigit())
-    if not digits:
-        return ""
-    try:
-        parsed = phonenumbers.parse(f"+{digits}")
-    except phonenumbers.NumberParseException:
-        return digits
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
+    e164 = e164_or_none(digits) if digits else None
+    return e164[1:] if e164 else digits
