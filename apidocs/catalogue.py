@@ -17,7 +17,7 @@ from typing import Any
 from drf_spectacular.generators import SchemaGenerator
 
 from core import error_codes
-from users.validation import ADDRESS_REQUIRED, ADDRESS_SPECS, SCALAR_SPECS, Spec, code_for
+from users.validation import possible_codes
 
 _CODE_IN_TEXT = re.compile(r"`([a-z0-9_]+)`")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -307,36 +307,10 @@ def _schema_codes() -> dict[str, tuple[set[int], set[str]]]:
     return found
 
 
-def _spec_rules(spec: Spec) -> list[str]:
-    rules = ["invalid"]
-    if spec.kind == "text":
-        rules.append("lengthmax")
-        if spec.chars is not None:
-            rules.append("rule")
-    if spec.enum_kind:
-        rules.append("not_allowed")
-    if spec.max_bytes:
-        rules.append("lengthmax")
-    return rules
-
-
 def field_rule_codes() -> set[str]:
     """The field-rule codes users.validation can answer (v2 `source[].code`, and v1 codes
-    for the fields v1 has): derived from its field specifications."""
-    codes: set[str] = set()
-    for path, spec in SCALAR_SPECS.items():
-        if spec.kind == "special":
-            continue
-        codes.update(code_for(path, rule) for rule in ["required", *_spec_rules(spec)])
-    for key, spec in ADDRESS_SPECS.items():
-        path = f"addresses.residential.{key}"
-        rules = _spec_rules(spec) + (["required"] if key in ADDRESS_REQUIRED else [])
-        codes.update(code_for(path, rule) for rule in rules)
-    codes.update(code_for("addresses.residential", rule) for rule in ("invalid", "type_invalid"))
-    codes.update(code_for(f"tax_residencies.0.{key}", "invalid") for key in ("country", "tin"))
-    codes.add(code_for("tax_residencies.0.tin", "rule"))
-    codes.add(code_for("tax_residencies", "lengthmax"))
-    return codes
+    for the fields v1 has): the validation package's own `possible_codes()`."""
+    return set(possible_codes())
 
 
 @lru_cache(maxsize=1)

@@ -6,10 +6,11 @@ exactly when their keys are equal — an indexed equality look-up, never a scan.
 
 Two forms per attribute:
 
-- **canonical** (`exact` entries): the value as the platform stores it — e-mail trimmed and
-  lower-cased, phone as country code + digits, id numbers upper-cased without spaces or
-  dashes, nationality upper-cased, birthday `YYYY-MM-DD`, free text (names) trimmed with its
-  whitespace collapsed (NFC, case kept: `exact` means exact).
+- **canonical** (`exact` entries): the value as the platform compares it — e-mail and phone
+  in core/identifiers.py's canonical forms (NFKC, lower-cased, IDNA domain; E.164 digits),
+  id numbers upper-cased without spaces or dashes, nationality upper-cased, birthday
+  `YYYY-MM-DD`, free text (names) trimmed with its whitespace collapsed (NFC, case kept:
+  `exact` means exact).
 - **folded** (`normalized` and `fuzzy` entries): free text after Unicode NFKD, combining marks
   stripped, case folded, remaining non-ASCII letters transliterated (Unidecode: `ø` → `o`,
   `ł` → `l`, Cyrillic and Greek to Latin), and every run of punctuation and whitespace removed,
@@ -26,6 +27,8 @@ import unicodedata
 from datetime import date
 
 from unidecode import unidecode
+
+from core import identifiers
 
 NAME_ATTRIBUTES: frozenset[str] = frozenset(
     {
@@ -75,12 +78,13 @@ def fold(value: str) -> str:
 
 
 def canonical_email(value: str) -> str:
-    return value.strip().lower()
+    """The platform's canonical e-mail (core/identifiers.py): NFKC, lower-cased, IDNA domain."""
+    return identifiers.email_key(value)
 
 
 def canonical_phone(value: str) -> str:
-    """Country code + national digits: `+65 9123-4567` → `6591234567`."""
-    return _NON_DIGIT.sub("", value)
+    """E.164 digits: `+65 9123-4567` → `6591234567`, `+44 07400 123456` → `447400123456`."""
+    return identifiers.phone_key(value)
 
 
 def canonical_id_number(value: str) -> str:
@@ -120,7 +124,7 @@ def canonical(attribute: str, value: str) -> str:
 def folded(attribute: str, value: str) -> str:
     """The key a `normalized` or `fuzzy` entry on `attribute` compares."""
     if attribute == "customer.email":
-        local, at, domain = canonical_email(value).rpartition("@")
+        local, at, domain = value.strip().lower().rpartition("@")
         if at:
             # sub-addressing: ada+promo@x.com reaches ada@x.com
             local = local.split("+", 1)[0]

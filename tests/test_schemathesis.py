@@ -87,7 +87,7 @@ def fuzz_target(keep_test_connection, program_a, client_a) -> dict[str, Any]:
             actor=actor,
             channel=Channel.API_V1,
             catalog=get_catalog(),
-        )
+        ).user
         for n in range(3)
     ]
     return {

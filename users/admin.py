@@ -37,6 +37,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from backoffice.groups import PERM_CHANGE_STATUS, PERM_LOCK, PERM_REVIEW
+from core import identifiers
 from core.admin_utils import (
     EMPTY,
     BulkOutcome,
@@ -181,6 +182,8 @@ def _name_q(term: str, program_ids: Callable[[], Sequence[int]]) -> Q:
 def _mobile_q(term: str) -> Q:
     digits = re.sub(r"\D", "", term)
     q = Q(mobile=digits)
+    if e164 := identifiers.e164_or_none(digits):
+        q |= Q(mobile_e164=e164)  # the canonical form: a national trunk 0 or not
     # "+65 9123 4567" / "6591234567": calling codes are 1-3 digits
     for split in range(1, 4):
         if len(digits) > split + 3:
@@ -206,14 +209,14 @@ def user_search_q(term: str, *, program_ids: Callable[[], Sequence[int]]) -> Q:
         kind, value = prefix.lower(), rest.strip()
         return {
             "id": lambda: Q(public_id=value.lower()),
-            "email": lambda: Q(_email_lower=value.lower()),
+            "email": lambda: Q(email_canonical=identifiers.email_key(value)),
             "mobile": lambda: _mobile_q(value),
             "name": lambda: _name_q(value, program_ids),
             "ref": lambda: Q(client_ref_id=value),
             "customer": lambda: Q(customer_id=value),
         }[kind]()
     if "@" in term:
-        return Q(_email_lower=term.lower())
+        return Q(email_canonical=identifiers.email_key(term))
     if HEX_ID.match(term):
         return Q(public_id=term.lower()) | _reference_q(term)
     if PHONE.match(term):

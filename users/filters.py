@@ -1,7 +1,8 @@
 """The filters of `GET /{program}/v2/users` (django-filter), each one served by an index.
 
-Matching is the API's: enumerated values case-insensitively, `email` case-insensitively
-exact (through the `(program, lower(email))` index), `q` a case-insensitive prefix of the
+Matching is the API's: enumerated values case-insensitively, `email` and `mobile` by their
+canonical forms (core/identifiers.py, through the `(program, email_canonical)` and
+`(program, mobile_e164)` indexes), `q` a case-insensitive prefix of the
 first name, last name or email, or a prefix of the user id. Invalid values never fall back
 to "no filter": the view answers 400 `invalid_query_param` naming the parameter.
 """
@@ -22,7 +23,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from core import error_codes
+from core import error_codes, identifiers
 from core.exceptions import ApiError, FieldError
 from users.models import AccountHolder, AccountType, KycStatus, RiskStatus, Status, SubStatus
 
@@ -120,7 +121,7 @@ class UserFilter(django_filters.FilterSet):
     type = CaseInsensitiveChoiceFilter(choices=AccountType.choices)
     email = django_filters.CharFilter(method="filter_email", max_length=254)
     mobile = django_filters.CharFilter(
-        field_name="mobile",
+        method="filter_mobile",
         max_length=20,
         validators=[RegexValidator(_DIGITS, "`mobile` must be digits only.")],
     )
@@ -139,9 +140,15 @@ class UserFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_email(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        # LOWER(email) = ... is the expression of the (program, lower(email)) index;
-        # Django's iexact would compare UPPER() and miss it.
-        return qs.alias(email_lower=Lower("email")).filter(email_lower=value.lower())
+        # the canonical form (core/identifiers.py), through the (program, email_canonical)
+        # index: any letter case, full-width forms, Unicode or punycode domains alike
+        return qs.filter(email_canonical=identifiers.email_key(value))
+
+    def filter_mobile(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        # the national number as given, or calling code + number however the national number
+        # was written (UK 447400123456 finds 07400123456 and 7400123456): two index look-ups
+        e164 = identifiers.e164_or_none(value)
+        return qs.filter(Q(mobile=value) | Q(mobile_e164=e164) if e164 else Q(mobile=value))
 
     def filter_nationality(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return qs.filter(nationality=value.upper())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from core import identifiers
 from programs.models import Program
 
 
@@ -103,6 +105,21 @@ class Channel(models.TextChoices):
 _LIVE = ~Q(status__in=sorted(TERMINAL_STATUSES))
 
 
+def canonical_contact(
+    email: str | None, mobile_country_code: str | None, mobile: str | None
+) -> tuple[str | None, str | None]:
+    """(`email_canonical`, `mobile_e164`) of a user's contact columns. Values validation
+    would refuse today (rows older than the rule) get the lenient key, so they still compare."""
+    email_canonical = identifiers.email_key(email) if email else None
+    mobile_e164: str | None = None
+    if mobile_country_code and mobile:
+        try:
+            mobile_e164 = identifiers.canonical_mobile(mobile_country_code, mobile)
+        except identifiers.IdentifierError:
+            mobile_e164 = f"+{mobile_country_code}{mobile}"
+    return email_canonical, mobile_e164
+
+
 class AccountHolder(models.Model):
     """A program's customer, with every field of the v1 and v2 APIs.
 
@@ -135,6 +152,10 @@ class AccountHolder(models.Model):
     email = models.CharField(max_length=254, blank=True, null=True)
     mobile_country_code = models.CharField(max_length=3, blank=True, null=True)
     mobile = models.CharField(max_length=20, blank=True, null=True)
+    # What uniqueness, filters, search and screening compare (core/identifiers.py), derived
+    # from the columns above on every save; `email` / `mobile` keep what the client sent.
+    email_canonical = models.CharField(max_length=254, blank=True, null=True, editable=False)
+    mobile_e164 = models.CharField(max_length=20, blank=True, null=True, editable=False)
     password = models.CharField(max_length=255, blank=True, null=True, editable=False)
 
     # parents (v1 mothers_*; v2 mothers_details / fathers_details)
@@ -216,14 +237,13 @@ class AccountHolder(models.Model):
         verbose_name = "user"
         constraints = [
             models.UniqueConstraint(
-                "program",
-                Lower("email"),
-                condition=_LIVE & Q(email__isnull=False),
+                fields=["program", "email_canonical"],
+                condition=_LIVE & Q(email_canonical__isnull=False),
                 name="user_email_live_unique",
             ),
             models.UniqueConstraint(
-                fields=["program", "mobile_country_code", "mobile"],
-                condition=_LIVE & Q(mobile__isnull=False),
+                fields=["program", "mobile_e164"],
+                condition=_LIVE & Q(mobile_e164__isnull=False),
                 name="user_mobile_live_unique",
             ),
             models.UniqueConstraint(
@@ -269,6 +289,10 @@ class AccountHolder(models.Model):
             ),
             models.Index("program", Lower("email"), name="user_program_email_idx"),
             models.Index(fields=["program", "mobile"], name="user_program_mobile_idx"),
+            models.Index(
+                fields=["program", "email_canonical"], name="user_program_email_canon_idx"
+            ),
+            models.Index(fields=["program", "mobile_e164"], name="user_program_mobile_e164_idx"),
             models.Index(fields=["program", "client_ref_id"], name="user_program_clientref_idx"),
             models.Index(fields=["program", "nationality"], name="user_program_nationality_idx"),
             models.Index(
@@ -283,6 +307,8 @@ class AccountHolder(models.Model):
             # admin search across programs
             models.Index(Lower("email"), name="user_email_idx"),
             models.Index(fields=["mobile"], name="user_mobile_idx"),
+            models.Index(fields=["email_canonical"], name="user_email_canonical_idx"),
+            models.Index(fields=["mobile_e164"], name="user_mobile_e164_idx"),
             models.Index(fields=["customer_id"], name="user_customer_id_idx"),
             models.Index(fields=["client_ref_id"], name="user_client_ref_idx"),
             models.Index(fields=["status", "-created_at"], name="user_status_created_idx"),
@@ -291,6 +317,22 @@ class AccountHolder(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The canonical columns are derived from this row's own columns, so every writer
+        # (services, pending-update approval, admin, fixtures) keeps them in step.
+        self.email_canonical, self.mobile_e164 = canonical_contact(
+            self.email, self.mobile_country_code, self.mobile
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            names = set(update_fields)
+            if "email" in names:
+                names.add("email_canonical")
+            if names & {"mobile_country_code", "mobile"}:
+                names.add("mobile_e164")
+            kwargs["update_fields"] = names
+        super().save(*args, **kwargs)
 
     @property
     def is_terminal(self) -> bool:

@@ -15,10 +15,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core import error_codes
+from core import error_codes, identifiers
 from core.exceptions import ApiError
 from users import audit, risk_gateway
 from users.lifecycle import Actor
@@ -30,8 +29,9 @@ from users.models import (
     Identification,
     PendingUpdate,
     PendingUpdateStatus,
+    canonical_contact,
 )
-from users.validation import unique_guard
+from users.uniqueness import unique_guard
 
 EMAIL = "email"
 MOBILE = "mobile"
@@ -109,15 +109,10 @@ def _taken(user: AccountHolder, field: str, value: Any) -> str | None:
     others = AccountHolder.objects.filter(program_id=user.program_id).exclude(pk=user.pk)
     live = ~Q(status__in=sorted(TERMINAL_STATUSES))
     if field == EMAIL:
-        email_taken = (
-            others.alias(email_lower=Lower("email"))
-            .filter(live, email_lower=str(value).lower())
-            .exists()
-        )
+        email_taken = others.filter(live, email_canonical=identifiers.email_key(value)).exists()
         return "resource_user_email_unique" if email_taken else None
-    mobile_taken = others.filter(
-        live, mobile_country_code=value["mobile_country_code"], mobile=value["mobile"]
-    ).exists()
+    _, e164 = canonical_contact(None, value["mobile_country_code"], value["mobile"])
+    mobile_taken = others.filter(live, mobile_e164=e164).exists()
     return "resource_user_mobile_unique" if mobile_taken else None
 
 

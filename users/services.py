@@ -1,10 +1,12 @@
 """Writes to users: create, update (and its dry run), re-activate, de-activate.
 
 Both API versions, the admin and the commands call these with the canonical `Changes` of
-`users/fields.py`. Each write: validates every rule (users/validation.py), screens the
-result (users/risk_gateway.py), saves it in one transaction with the unique indexes as the
-final judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one
-audit event with the changed fields old → new, PII masked. Status changes go through
+`users/fields.py`. Each write: validates every rule (users/validation/), pre-checks
+uniqueness (users/uniqueness.py), screens the result (users/risk_gateway.py), saves it in
+one transaction — its own, with its one row lock — with the unique indexes as the final
+judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one audit
+event with the changed fields old → new, PII masked. Results come back as values
+(`UserWrite`). Status changes go through
 users/lifecycle.py. A refused write leaves the database exactly as it was.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +23,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from core import error_codes
+from core import error_codes, identifiers
 from core.exceptions import ApiError
 from enumerations.catalog import Catalog
 from programs.models import Program
@@ -52,14 +54,13 @@ from users.pending import (
     pending_update_reject,
     pending_update_request,
 )
+from users.uniqueness import precheck, unique_guard, unique_violation_as_error
 from users.validation import (
     RANKS,
     CleanWrite,
     IdItem,
     current_addresses,
     current_identifications,
-    unique_guard,
-    unique_violation_as_error,
     validate_write,
 )
 
@@ -91,6 +92,28 @@ _ID_KEYS = ("id_type", "number", "issue_date", "expiry_date", "country_of_issue"
 _ADDRESS_KEYS = fields.ADDRESS_KEYS
 
 
+@dataclass(frozen=True)
+class UserWrite:
+    """What a write returns: the user as saved (or, for a dry run, as it would be) and the
+    children the write created, changed or re-read.
+
+    A child list that is `None` did not change and was not re-read: the caller's own
+    `user.identifications.all()` (or `addresses`, `tax_residencies`) is still true.
+    `changed` is false when every value was already as sent (nothing was written).
+    """
+
+    user: AccountHolder
+    identifications: list[Identification] | None = None
+    addresses: list[Address] | None = None
+    tax_residencies: list[TaxResidency] | None = None
+    changed: bool = True
+
+
+# `If-Match` and the like: called with the locked row before anything is judged; raises to
+# refuse the write (the HTTP layer decides the answer, the lock makes the check exact).
+Precondition = Callable[[AccountHolder], None]
+
+
 def hash_password(raw: str) -> str:
     """Argon2, whatever the settings' first hasher: API user passwords are never weaker."""
     return make_password(raw, hasher="argon2")
@@ -108,8 +131,8 @@ def user_create(
     catalog: Catalog,
     initial_status: str | None = None,
     sent: Iterable[str] | None = None,
-) -> AccountHolder:
-    """Create a user of `program` from a canonical write.
+) -> UserWrite:
+    """Create a user of `program` from a canonical write; returns it with its children.
 
     `initial_status`: `active` (v1; v2 without KYC) or `pending_verification` (v2 with KYC).
     `sent`: the canonical paths the request body carried (v1), for the "both or neither"
@@ -127,6 +150,7 @@ def user_create(
         sent=sent,
         extra_required=V2_CREATE_REQUIRED if channel == Channel.API_V2 else (),
     )
+    precheck(clean, program=program, catalog=catalog)
     if clean.errors:
         raise ApiError.from_field_errors(clean.errors)
     # Argon2 costs ~0.4 s of CPU: hash before the transaction, so no lock waits on it
@@ -144,7 +168,7 @@ def user_create(
 @transaction.atomic
 def _user_create(
     *, program: Program, clean: CleanWrite, actor: Actor, channel: str, status: str
-) -> AccountHolder:
+) -> UserWrite:
     """The write half of `user_create`: screening and the inserts, in one transaction."""
     now = timezone.now()
     user = AccountHolder(
@@ -219,8 +243,12 @@ def _user_create(
     )
     # one INSERT for both events; `created` first, so it keeps the lower id
     UserEvent.objects.bulk_create([created, screened])
-    _cache_children(user, identifications, addresses, tax_residencies)
-    return user
+    return UserWrite(
+        user=user,
+        identifications=sorted(identifications, key=lambda i: not i.is_primary),
+        addresses=addresses,
+        tax_residencies=tax_residencies,
+    )
 
 
 # --- update ---------------------------------------------------------------------------------
@@ -256,7 +284,8 @@ def user_update(
     catalog: Catalog,
     dry_run: bool = False,
     sent: Iterable[str] | None = None,
-) -> AccountHolder:
+    precondition: Precondition | None = None,
+) -> UserWrite:
     """Apply a partial canonical write to `user`; returns the user as saved.
 
     Keys absent from `changes` are kept; `None` clears an optional value. On a user whose
@@ -265,9 +294,11 @@ def user_update(
     and returns the would-be user without saving anything; screening, which has side
     effects (a recorded screening, automatic blacklisting), runs only on real writes.
 
-    Not itself one transaction: when the screening score reaches the threshold, the user is
-    blacklisted and that must be committed before the 403 is raised (SPEC §6b). Every other
-    refusal rolls the whole write back.
+    The transaction and the user's row lock are this function's: the caller passes the user
+    it read (no lock), and `precondition` (e.g. the v2 `If-Match` check) is called with the
+    locked row before anything is judged, so the check and the write are one step. When the
+    screening score reaches the threshold, the user is blacklisted and that is committed
+    before the 403 is raised (SPEC §6b); every other refusal rolls the whole write back.
     """
     saved, refusal = _user_update(
         user=user,
@@ -277,6 +308,7 @@ def user_update(
         catalog=catalog,
         dry_run=dry_run,
         sent=sent,
+        precondition=precondition,
     )
     if refusal is not None:
         raise refusal
@@ -293,25 +325,31 @@ def _user_update(
     catalog: Catalog,
     dry_run: bool,
     sent: Iterable[str] | None,
-) -> tuple[AccountHolder, ApiError | None]:
+    precondition: Precondition | None,
+) -> tuple[UserWrite, ApiError | None]:
+    reread: AccountHolder | None = None
     if not dry_run:
-        _lock(user)
+        reread = _lock(user)
+        user = reread or user
+    if precondition is not None:
+        precondition(user)
     clean = validate_write(
         program=user.program, catalog=catalog, changes=changes, user=user, sent=sent
     )
+    precheck(clean, program=user.program, catalog=catalog, user=user)
     if clean.errors:
         raise ApiError.from_field_errors(clean.errors)
     if clean.scalars.get("password") is not None:
         clean.scalars["password"] = hash_password(clean.scalars["password"])
     plan = _plan(user, clean)
     if plan.empty:
-        return user, None
-    after = _would_be(user, plan)
+        return _as_read(user, reread, changed=False), None
+    would_be = _would_be(user, plan)
     if dry_run:
-        return after, None
+        return would_be, None
 
     # RISK: screen what the user would hold, the requested verified values included
-    subject = copy.copy(after)
+    subject = copy.copy(would_be.user)
     for name, (_, new) in plan.pending.items():
         if name == EMAIL:
             subject.email = new
@@ -321,7 +359,7 @@ def _user_update(
     decision = risk_gateway.screen_write(
         program=user.program,
         user=subject,
-        identifications=current_identifications(after).values(),
+        identifications=would_be.identifications or [],
     )
     if decision.outcome == risk_gateway.BLOCK:
         raise ApiError(error_codes.RISK_BLACKLISTED_UPDATE)
@@ -329,12 +367,15 @@ def _user_update(
         risk_gateway.blacklist_for_threshold(
             user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
         )
-        return user, ApiError(error_codes.RISK_USER_THRESHOLD_EXCEEDED)
+        return _as_read(user, reread, changed=True), ApiError(
+            error_codes.RISK_USER_THRESHOLD_EXCEEDED
+        )
     risk_status = risk_gateway.next_risk_status(decision, current=user.risk_status)
 
     now = timezone.now()
     changed = _changed_paths(user, plan)
-    _save(user, plan, risk_status, now)
+    unchanged = _as_read(user, reread, changed=True)  # the children the plan leaves alone
+    saved = _save(user, plan, risk_status, now)
     for name, (current, requested) in plan.pending.items():
         pending_update_request(
             user=user, field=name, value=requested, actor=actor, channel=channel, current=current
@@ -354,24 +395,50 @@ def _user_update(
     risk_gateway.record(
         user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
     )
-    return user, None
+    return UserWrite(
+        user=user,
+        identifications=_first(saved.identifications, unchanged.identifications),
+        addresses=_first(saved.addresses, unchanged.addresses),
+        tax_residencies=_first(saved.tax_residencies, unchanged.tax_residencies),
+    ), None
 
 
-def _lock(user: AccountHolder) -> None:
-    """Serialise writes to one user; reload it if another write got in since it was read."""
+def _lock(user: AccountHolder) -> AccountHolder | None:
+    """Lock the user's row for this transaction (one query). When another write got in
+    since `user` was read, return the user re-read with its children; else None."""
     version = (
         AccountHolder.objects.select_for_update()
         .filter(pk=user.pk)
         .values_list("row_version", flat=True)
         .get()
     )
-    if version != user.row_version:
-        fresh = AccountHolder.objects.prefetch_related(
-            "identifications", "addresses", "tax_residencies"
-        ).get(pk=user.pk)
-        for field in AccountHolder._meta.concrete_fields:
-            setattr(user, field.attname, getattr(fresh, field.attname))
-        user._prefetched_objects_cache = fresh._prefetched_objects_cache  # type: ignore[attr-defined]
+    if version == user.row_version:
+        return None
+    fresh = AccountHolder.objects.prefetch_related(*_CHILDREN).get(pk=user.pk)
+    fresh.program = user.program  # the caller's program row: no query for it
+    return fresh
+
+
+# The children a write may change, as the user's related managers name them.
+_CHILDREN = ("identifications", "addresses", "tax_residencies")
+
+
+def _as_read(user: AccountHolder, reread: AccountHolder | None, *, changed: bool) -> UserWrite:
+    """The user as read for this write: the children re-read under the lock are returned,
+    the others (`None`) are still what the caller loaded."""
+    if reread is None:
+        return UserWrite(user=user, changed=changed)
+    return UserWrite(
+        user=user,
+        identifications=list(reread.identifications.all()),
+        addresses=list(reread.addresses.all()),
+        tax_residencies=list(reread.tax_residencies.all()),
+        changed=changed,
+    )
+
+
+def _first(*options: list[Any] | None) -> Any:
+    return next((o for o in options if o is not None), None)
 
 
 def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
@@ -384,7 +451,7 @@ def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
     pending: dict[str, tuple[Any, Any]] = {}
     if user.is_email_verified and "email" in scalars:
         old, new = scalars["email"]
-        if (old or "").lower() != (new or "").lower():
+        if identifiers.email_key(old or "") != identifiers.email_key(new or ""):
             # a different mailbox: held until an operator approves it
             pending[EMAIL] = scalars.pop("email")
     mobile_keys = ("mobile_country_code", "mobile")
@@ -419,9 +486,7 @@ def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
 
     tax_changed = False
     if clean.tax_residencies_given:
-        current_tax = [
-            {"country": t.country, "tin": t.tin} for t in _cached(user, "tax_residencies")
-        ]
+        current_tax = [{"country": t.country, "tin": t.tin} for t in user.tax_residencies.all()]
         tax_changed = current_tax != (clean.tax_residencies or [])
     return _UpdatePlan(
         scalars=scalars,
@@ -434,16 +499,9 @@ def _plan(user: AccountHolder, clean: CleanWrite) -> _UpdatePlan:
     )
 
 
-def _cached(user: AccountHolder, name: str) -> list[Any]:
-    cache = getattr(user, "_prefetched_objects_cache", {})
-    if name in cache:
-        return list(cache[name])
-    return list(getattr(user, name).all())
-
-
-def _would_be(user: AccountHolder, plan: _UpdatePlan) -> AccountHolder:
-    """An unsaved copy of `user` with the plan applied, children included (for screening
-    and the dry run's answer)."""
+def _would_be(user: AccountHolder, plan: _UpdatePlan) -> UserWrite:
+    """An unsaved copy of `user` with the plan applied, with the children the plan changes
+    (for screening and the dry run's answer); `user` itself is left as it was."""
     after = copy.copy(user)
     for name, (_, new) in plan.scalars.items():
         setattr(after, name, new)
@@ -462,35 +520,33 @@ def _would_be(user: AccountHolder, plan: _UpdatePlan) -> AccountHolder:
                 )
         elif rank in ids:
             new_ids[rank] = ids[rank]
-    # children the plan does not touch keep whatever the caller loaded (no query for them)
-    cache = dict(getattr(user, "_prefetched_objects_cache", {}))
-    after._prefetched_objects_cache = cache  # type: ignore[attr-defined]
-    cache["identifications"] = _prefetched(
-        Identification, after, [new_ids[r] for r in RANKS if r in new_ids]
-    )
+    addresses: list[Address] | None = None
     if plan.addresses:
-        addresses = current_addresses(user)
+        by_type = current_addresses(user)
         for kind, item in plan.addresses.items():
             if item is None:
-                addresses.pop(kind, None)
+                by_type.pop(kind, None)
             else:
-                addresses[kind] = Address(user=after, type=kind, **item)
-        cache["addresses"] = _prefetched(
-            Address, after, sorted(addresses.values(), key=lambda a: a.type)
-        )
+                by_type[kind] = Address(user=after, type=kind, **item)
+        addresses = sorted(by_type.values(), key=lambda a: a.type)
+    tax_residencies: list[TaxResidency] | None = None
     if plan.tax_changed:
-        cache["tax_residencies"] = _prefetched(
-            TaxResidency,
-            after,
-            [
-                TaxResidency(user=after, position=i, **item)
-                for i, item in enumerate(plan.tax_residencies or [])
-            ],
-        )
-    return after
+        tax_residencies = [
+            TaxResidency(user=after, position=i, **item)
+            for i, item in enumerate(plan.tax_residencies or [])
+        ]
+    return UserWrite(
+        user=after,
+        identifications=[new_ids[r] for r in RANKS if r in new_ids],
+        addresses=addresses,
+        tax_residencies=tax_residencies,
+    )
 
 
-def _save(user: AccountHolder, plan: _UpdatePlan, risk_status: str | None, now: datetime) -> None:
+def _save(
+    user: AccountHolder, plan: _UpdatePlan, risk_status: str | None, now: datetime
+) -> UserWrite:
+    """Write the plan; returns the children it changed, re-read (one query per kind)."""
     update_fields = ["updated_at", "row_version"]
     for name, (_, new) in plan.scalars.items():
         setattr(user, name, new)
@@ -542,13 +598,17 @@ def _save(user: AccountHolder, plan: _UpdatePlan, risk_status: str | None, now: 
                 TaxResidency(user=user, position=i, **item)
                 for i, item in enumerate(plan.tax_residencies or [])
             )
-    # refresh the children the caller renders from (no extra query for the answer)
-    # (children untouched: the cache the caller loaded is still true)
-    if plan.identification or plan.addresses or plan.tax_changed:
-        fresh = AccountHolder.objects.prefetch_related(
-            "identifications", "addresses", "tax_residencies"
-        ).get(pk=user.pk)
-        user._prefetched_objects_cache = fresh._prefetched_objects_cache  # type: ignore[attr-defined]
+    # re-read what changed (ids, slots, defaults as stored); the rest is as the caller read it
+    return UserWrite(
+        user=user,
+        identifications=(
+            list(Identification.objects.filter(user=user)) if plan.identification else None
+        ),
+        addresses=list(Address.objects.filter(user=user)) if plan.addresses else None,
+        tax_residencies=(
+            list(TaxResidency.objects.filter(user=user)) if plan.tax_changed else None
+        ),
+    )
 
 
 def _changed_paths(user: AccountHolder, plan: _UpdatePlan) -> dict[str, tuple[Any, Any]]:
@@ -578,7 +638,7 @@ def _children_changes(user: AccountHolder, plan: _UpdatePlan) -> dict[str, tuple
             if old != new:
                 changes[f"addresses.{kind}.{key}"] = (old, new)
     if plan.tax_changed:
-        before = _cached(user, "tax_residencies")
+        before = list(user.tax_residencies.all())
         after = plan.tax_residencies or []
         for i in range(max(len(before), len(after))):
             for key in ("country", "tin"):
@@ -625,32 +685,6 @@ def _identification(
         holder_live=holder_live,
         dup_slot=slot,
     )
-
-
-def _cache_children(
-    user: AccountHolder,
-    identifications: list[Identification],
-    addresses: list[Address],
-    tax_residencies: list[TaxResidency],
-) -> None:
-    """Fill the prefetch cache so rendering the answer costs no query."""
-    cache = getattr(user, "_prefetched_objects_cache", None)
-    if cache is None:
-        cache = user._prefetched_objects_cache = {}  # type: ignore[attr-defined]
-    cache["identifications"] = _prefetched(
-        Identification, user, sorted(identifications, key=lambda i: not i.is_primary)
-    )
-    cache["addresses"] = _prefetched(Address, user, addresses)
-    cache["tax_residencies"] = _prefetched(TaxResidency, user, tax_residencies)
-
-
-def _prefetched(model: Any, user: AccountHolder, rows: list[Any]) -> Any:
-    """A queryset already evaluated to `rows`, as prefetch_related leaves it: related
-    managers (`user.identifications.all()`) answer from it without a query."""
-    queryset = model.objects.filter(user_id=user.pk)
-    queryset._result_cache = list(rows)
-    queryset._prefetch_done = True
-    return queryset
 
 
 # --- re-activation and de-activation --------------------------------------------------------

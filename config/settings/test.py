@@ -1,7 +1,7 @@
 """Test run: fast password hashing for operator fixtures only; API user passwords stay Argon2."""
 
-import tempfile
 import os
+import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403

@@ -67,7 +67,7 @@ def make_user(program_a):  # type: ignore[no-untyped-def]
             actor=api_actor(),
             channel=Channel.API_V1,
             catalog=get_catalog(),
-        )
+        ).user
 
     return make
 

@@ -40,13 +40,13 @@ def _create(program, **overrides):  # type: ignore[no-untyped-def]
         actor=api_actor(),
         channel=Channel.API_V1,
         catalog=get_catalog(),
-    )
+    ).user
 
 
 def _update(user, **changes):  # type: ignore[no-untyped-def]
     return user_update(
         user=user, changes=changes, actor=api_actor(), channel=Channel.API_V2, catalog=get_catalog()
-    )
+    ).user
 
 
 # --- masking --------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_dry_run_returns_the_would_be_user_and_writes_nothing(program_a):
         channel=Channel.API_V1,
         catalog=get_catalog(),
         dry_run=True,
-    )
+    ).user
     assert after.last_name == "Byron" and after is not user
     assert row_counts() == before
     assert AccountHolder.objects.get(pk=user.pk).last_name == "Lovelace"
@@ -221,7 +221,7 @@ def test_initial_status_pending_verification(program_a):
         channel=Channel.API_V2,
         catalog=get_catalog(),
         initial_status=Status.PENDING_VERIFICATION,
-    )
+    ).user
     assert (user.status, user.sub_status) == ("pending_verification", "user_created")
     with pytest.raises(ValueError, match="cannot be created"):
         user_create(
@@ -297,3 +297,90 @@ def test_approval_requires_a_reason(program_a, operator):
         pending_update_approve(
             pending=PendingUpdate.objects.get(user=user), operator=operator, reason=" "
         )
+
+
+# --- one transaction shape per write (issue 11 item 4) -------------------------------------
+
+
+PASSPORT = {
+    "id_type": "passport",
+    "number": "K7000001",
+    "issue_date": None,
+    "expiry_date": None,
+    "country_of_issue": None,
+}
+
+
+def test_writes_return_their_children_as_values(program_a):
+    from users.services import UserWrite
+
+    write = user_create(
+        program=program_a,
+        changes=canonical(identification={"primary": PASSPORT}),
+        actor=api_actor(),
+        channel=Channel.API_V1,
+        catalog=get_catalog(),
+    )
+    assert isinstance(write, UserWrite)
+    assert [i.number for i in write.identifications or []] == ["K7000001"]
+    assert write.addresses == [] and write.tax_residencies == []
+    # the service left no prefetch cache behind: the user's managers read the database
+    assert "_prefetched_objects_cache" not in write.user.__dict__
+    user = AccountHolder.objects.prefetch_related("identifications").get(pk=write.user.pk)
+    updated = user_update(
+        user=user, changes={"job_title": "Poet"}, actor=api_actor(), channel=Channel.API_V2,
+        catalog=get_catalog(),
+    )  # fmt: skip
+    # children the write left alone are None: the caller's loaded ones are still true
+    assert updated.changed and updated.identifications is None and updated.addresses is None
+    noop = user_update(
+        user=updated.user, changes={"job_title": "Poet"}, actor=api_actor(),
+        channel=Channel.API_V2, catalog=get_catalog(),
+    )  # fmt: skip
+    assert not noop.changed
+
+
+def test_precondition_sees_the_locked_row_and_one_lock_is_taken(program_a):
+    """The service owns the lock: handed a stale user, it re-reads under the lock and the
+    precondition (v2 If-Match) judges the row as locked; a refusal saves nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = _create(program_a)
+    stale = AccountHolder.objects.prefetch_related(
+        "identifications", "addresses", "tax_residencies"
+    ).get(pk=user.pk)
+    _update(user, job_title="First")  # another writer got in since `stale` was read
+    seen: list[int] = []
+
+    def precondition(locked: AccountHolder) -> None:
+        seen.append(locked.row_version)
+        if locked.row_version != stale.row_version:
+            raise ApiError(error_codes.PRECONDITION_FAILED)
+
+    before = row_counts()
+    with pytest.raises(ApiError) as info:
+        user_update(
+            user=stale, changes={"job_title": "Second"}, actor=api_actor(),
+            channel=Channel.API_V2, catalog=get_catalog(), precondition=precondition,
+        )  # fmt: skip
+    assert info.value.code == error_codes.PRECONDITION_FAILED
+    assert seen == [stale.row_version + 1]
+    assert row_counts() == before
+    assert AccountHolder.objects.get(pk=user.pk).job_title == "First"
+
+    fresh = AccountHolder.objects.prefetch_related(
+        "identifications", "addresses", "tax_residencies"
+    ).get(pk=user.pk)
+    with CaptureQueriesContext(connection) as queries:
+        user_update(
+            user=fresh, changes={"job_title": "Third"}, actor=api_actor(),
+            channel=Channel.API_V2, catalog=get_catalog(), precondition=precondition_ok,
+        )  # fmt: skip
+    if connection.features.has_select_for_update:
+        locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+        assert len(locks) == 1, locks
+
+
+def precondition_ok(locked: AccountHolder) -> None:
+    assert locked.pk is not None

@@ -924,3 +924,18 @@ def test_concurrent_creates_with_one_email_one_wins(client_a, program_a):
             assert body["code"] == "validation_error"
             assert ("email", "resource_user_email_unique") in sources(body)
     assert AccountHolder.objects.filter(email="race@example.com").count() == 1
+
+
+def test_put_takes_one_row_lock_the_services(api_a, program_a):
+    """The service owns the PUT's transaction and its single row lock (issue 11 item 4)."""
+    from django.test.utils import CaptureQueriesContext
+
+    user = create(api_a)
+    etag = api_a.get(url(user["id"])).headers["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        response = put(api_a, user["id"], {"job_title": "Poet"}, HTTP_IF_MATCH=etag)
+    assert response.status_code == 200, response.content
+    if connection.features.has_select_for_update:
+        locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+        assert len(locks) == 1, locks
+        assert '"users_accountholder"."row_version"' in locks[0]  # the service's lock

@@ -14,7 +14,7 @@ from core import error_codes
 from enumerations.catalog import get_catalog
 from tests.factories import ProgramFactory
 from tests.users.conftest import NRICS, row_counts, v1_body
-from users.validation import sg_nric_is_valid, validate_write
+from users.validation import possible_codes, sg_nric_is_valid, validate_write
 
 pytestmark = pytest.mark.django_db
 
@@ -358,3 +358,49 @@ def test_program_requiring_an_address(seeded):
     assert ("addresses.residential", "resource_user_address_required") in errors
     errors, _ = _v2(program, addresses={"residential": {"address_1": "x", "country": "SGP"}})
     assert errors == []
+
+
+# --- the codes: generated once from the rule table, imported by the schema and these tests ---
+
+
+def test_every_code_a_case_answers_is_a_possible_v1_code():
+    from users.api.v1 import FIELD_CODES, V1_FIELDS
+
+    v1_codes = possible_codes(V1_FIELDS)
+    assert {c[2] for c in CASES} <= set(v1_codes), {c[2] for c in CASES} - set(v1_codes)
+    assert set(v1_codes) <= set(FIELD_CODES)  # what the v1 schema documents
+    for unique in ("resource_user_email_unique", "resource_user_mobile_unique",
+                   "resource_user_customer_id_in_use", "resource_id_type_unique",
+                   "resource_user_first_name_last_name_preferred_name_error"):  # fmt: skip
+        assert unique in v1_codes
+    # v2-only fields are not v1 codes
+    assert "resource_user_job_title_lengthmax" not in v1_codes
+
+
+def test_every_code_a_v2_case_answers_is_a_possible_code():
+    codes = set(possible_codes())
+    expected = {code for _, (_, code) in V2_CASES}
+    assert expected <= codes, expected - codes
+    assert len(possible_codes()) == len(codes)  # no duplicates
+
+
+def test_uniqueness_errors_take_their_place_in_the_table(program_a, api_a):
+    """The services' uniqueness pre-check adds its errors in the §6 table's order: the email's
+    uniqueness before the names' rules, whatever order the checks ran in."""
+    first = v1_body()
+    assert api_a.post("/alpha/v1/users", first, format="json").status_code == 200
+    body = v1_body(email=first["email"], first_name="Ada1")
+    response = api_a.post("/alpha/v1/users", body, format="json")
+    assert response.status_code == 400
+    codes = [e["code"] for e in response.json()["errors"]]
+    assert codes == ["resource_user_email_unique", "resource_user_first_name_rule"], codes
+    # validation alone reads no table: the same write judged without the services passes
+    # the uniqueness rows
+    result = validate_write(
+        program=program_a,
+        catalog=get_catalog(),
+        changes={"email": first["email"], "first_name": "Ada1"},
+    )
+    codes = [e.code for e in result.errors]
+    assert "resource_user_first_name_rule" in codes
+    assert "resource_user_email_unique" not in codes

@@ -28,10 +28,11 @@ from core.views import ProgramAPIView
 from enumerations.catalog import Catalog
 from users import fields, services
 from users.api.common import USER_ID_HEADER, header_user_id, shown_number
+from users.api.results import written_user
 from users.lifecycle import Actor
 from users.models import PENDING_STATUSES, TERMINAL_STATUSES, AccountHolder, Channel, Status
 from users.selectors import user_get
-from users.validation import RANKS, code_for, current_identifications
+from users.validation import current_identifications, possible_codes
 
 # --- the v1 body ----------------------------------------------------------------------------
 
@@ -394,70 +395,8 @@ class V1DeactivateResponse(serializers.Serializer):
     state = serializers.ChoiceField(choices=["suspended", "blocked"])
 
 
-def _field_codes() -> list[str]:
-    """Every code a v1 field rule can answer (SPEC §6), for the schema."""
-    codes: list[str] = []
-
-    def add(code: str) -> None:
-        if code not in codes:
-            codes.append(code)
-
-    for name in V1_FIELDS:
-        add(f"resource_user_{name}_required")
-    rules = {
-        "email": ("invalid", "unique"),
-        "mobile_country_code": ("not_allowed", "lengthmax"),
-        "mobile": ("invalid", "pair", "unique"),
-        "first_name": ("lengthmax", "rule", "frozen"),
-        "middle_name": ("lengthmax", "rule"),
-        "last_name": ("lengthmax", "rule"),
-        "preferred_name": ("lengthmax", "rule"),
-        "password": ("min", "max", "rule"),
-        "title": ("invalid",),
-        "gender": ("invalid",),
-        "marital_status": ("not_allowed",),
-        "nationality": ("not_allowed",),
-        "birth_date": ("invalid", "future", "not_allowed"),
-        "birth_place": ("lengthmax", "rule"),
-        "mothers_maiden_name": ("lengthmax", "rule"),
-        "mothers_first_name": ("lengthmax", "rule"),
-        "mothers_last_name": ("lengthmax", "rule"),
-        "customer_id": ("lengthmax", "rule", "unique"),
-        "partner_id": ("lengthmax", "rule"),
-        "client_ref_id": ("lengthmax", "rule"),
-        "agent_id": ("lengthmax", "rule"),
-        "employer_name": ("lengthmax", "rule"),
-        "employer_nature_of_business": ("lengthmax", "rule"),
-        "purpose_of_account": ("not_allowed",),
-    }
-    add("resource_user_unrecognized_title")
-    add("resource_user_unrecognized_gender")
-    for name, name_rules in rules.items():
-        for rule in name_rules:
-            if name in ("first_name",) and rule == "frozen":
-                add(code_for("names", "frozen"))
-            else:
-                add(code_for(name, rule))
-    for name in ("employment_type", "main_income_source", "occupation", "volume_of_assets"):
-        for rule in ("lengthmax", "rule", "not_allowed"):
-            add(code_for(name, rule))
-    for rank in RANKS:
-        base = f"identification.{rank}"
-        add(code_for(f"{base}.id_type", "not_allowed"))
-        add(code_for(base, "pair"))
-        add(code_for(f"{base}.number", "lengthmax"))
-        add(code_for(f"{base}.number", "rule"))
-        add(code_for(f"{base}.number", "unique"))
-        add(code_for(base, "date_pair"))
-        add(code_for(f"{base}.issue_date", "invalid"))
-        add(code_for(f"{base}.expiry_date", "invalid"))
-        add(code_for(f"{base}.country_of_issue", "not_allowed"))
-    add(error_codes.USER_UNKNOWN_FIELD)
-    add(error_codes.INVALID_REQUEST_BODY)
-    return codes
-
-
-FIELD_CODES = _field_codes()
+# Every code a v1 field rule can answer (SPEC §6), for the schema.
+FIELD_CODES = [*possible_codes(V1_FIELDS), error_codes.INVALID_REQUEST_BODY]
 RISK_WRITE_403 = [error_codes.RISK_ENGINE_ERROR]
 ID_404 = [error_codes.USER_IMPROPER_ID, error_codes.USER_RECORD_NOT_FOUND]
 USER_ID_HEADER_PARAM = OpenApiParameter(
@@ -516,7 +455,7 @@ class V1View(ProgramAPIView):
     def update(self, request: Request, *, dry_run: bool) -> Response:
         user = self.user(header_user_id(request))
         changes, sent = parse_v1_body(request.data, user=user)
-        updated = services.user_update(
+        write = services.user_update(
             user=user,
             changes=changes,
             actor=self.actor(),
@@ -525,7 +464,7 @@ class V1View(ProgramAPIView):
             dry_run=dry_run,
             sent=sent,
         )
-        return self.render(updated)
+        return self.render(written_user(write))
 
 
 class UsersV1View(V1View):
@@ -584,7 +523,7 @@ class UsersV1View(V1View):
                     ]
                 )
         changes, sent = parse_v1_body(items)
-        user = services.user_create(
+        write = services.user_create(
             program=self.program,
             changes=changes,
             actor=self.actor(),
@@ -592,7 +531,7 @@ class UsersV1View(V1View):
             catalog=self.catalog,
             sent=sent,
         )
-        return self.render(user)
+        return self.render(written_user(write))
 
     def reactivate(self, items: dict[str, Any]) -> Response:
         ids = {items[name] for name in REACTIVATION_FIELDS if present(items.get(name))}

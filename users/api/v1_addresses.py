@@ -235,5 +235,5 @@ class UserAddressV1View(V1View):
                 for e in error.errors
             ]
             raise
-        fresh = user_get(program=self.program, public_id=updated.public_id, prefetch=("addresses",))
+        fresh = user_get(program=self.program, public_id=updated.user.public_id, prefetch=("addresses",))
         return Response(render_addresses(self.catalog, fresh))

@@ -12,9 +12,6 @@ the same transaction as the update — else `412 precondition_failed` and nothin
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -32,6 +29,7 @@ from core.parsers import JSONParser
 from core.schema import error_responses
 from core.views import ProgramAPIView
 from users import selectors, services
+from users.api.results import children_of, with_children
 from users.api.v2_parsing import (
     V2ReactivateIn,
     V2UserCreateIn,
@@ -129,8 +127,18 @@ _FILTER_PARAMETERS = [
         ("kyc_status", ["pending", "in_progress", "completed"], "KYC status."),
         ("risk_status", ["PENDING", "CLEARED", "REJECTED", "UNKNOWN"], "Risk status."),
         ("type", ["customer", "corporate"], "Account type."),
-        ("email", None, "Exact e-mail address, any letter case."),
-        ("mobile", None, "Exact national mobile number (digits)."),
+        (
+            "email",
+            None,
+            "Exact e-mail address, compared in canonical form: any letter case, full-width "
+            "forms, Unicode or punycode domain.",
+        ),
+        (
+            "mobile",
+            None,
+            "Exact national mobile number as stored (digits), or the calling code + number "
+            "(e.g. `447400123456`), which finds it however the national number was written.",
+        ),
         ("client_ref_id", None, "Exact client reference id."),
         ("customer_id", None, "Exact customer id."),
         ("nationality", None, "ISO 3166 alpha-3."),
@@ -161,14 +169,12 @@ class V2UsersView(ProgramAPIView):
     def actor(self) -> Actor:
         return Actor.api_client(self.client)
 
-    def find_user(self, user_id: str, *, lock: bool = False) -> AccountHolder:
-        """The program's user (404s of SPEC §3), with what the response shows."""
+    def find_user(self, user_id: str) -> AccountHolder:
+        """The program's user (404s of SPEC §3), with what the response shows. Not locked:
+        a write's row lock is its service's."""
         if not selectors.is_public_id(user_id):
             raise ApiError(error_codes.USER_IMPROPER_ID)
         queryset = selectors.users_of(self.program).filter(public_id=user_id)
-        if lock:
-            # only this user's row, not the program's
-            queryset = queryset.select_for_update(of=("self",))
         user = with_v2_relations(queryset).first()
         if user is None:
             raise ApiError(error_codes.USER_RECORD_NOT_FOUND)
@@ -185,27 +191,28 @@ class V2UsersView(ProgramAPIView):
         fresh.program = self.program
         return fresh
 
-    def updated(self, user: AccountHolder) -> AccountHolder:
+    def updated(self, saved: services.UserWrite) -> AccountHolder:
         """The user as `user_update` returned it, re-read where the object may be stale.
 
         The row is re-read: the risk engine may have written to it, and PostgreSQL answers
         `metadata` / `created_by` with jsonb's key order, which a later GET shows. So are the
         open pending updates, which a change of a verified value adds. The identifications,
-        addresses and tax residencies are taken from the object: `user_update` re-reads them
-        itself whenever it changes them (2 queries instead of 5).
+        addresses and tax residencies come from the write: those it changed it re-read, the
+        others are what `find_user` loaded (2 queries instead of 5).
         """
-        cached: dict[str, Any] = getattr(user, "_prefetched_objects_cache", {})
-        children = {name: cached[name] for name in _CHILDREN if name in cached}
+        children = children_of(saved)
+        for name in _CHILDREN:
+            if name not in children:  # prefetched by `find_user`: no query
+                children[name] = list(getattr(saved.user, name).all())
         lookups = [
             lookup for lookup in V2_PREFETCH if not (isinstance(lookup, str) and lookup in children)
         ]
-        fresh = AccountHolder.objects.prefetch_related(*lookups).get(pk=user.pk)
-        fresh.__dict__.setdefault("_prefetched_objects_cache", {}).update(children)
+        fresh = AccountHolder.objects.prefetch_related(*lookups).get(pk=saved.user.pk)
         fresh.program = self.program
-        return fresh
+        return with_children(fresh, children)
 
 
-# What `user_update` keeps current on the user it returns (see `V2UsersView.updated`).
+# The children a write returns (see `V2UsersView.updated`).
 _CHILDREN = ("identifications", "addresses", "tax_residencies")
 
 
@@ -296,7 +303,7 @@ class UserListCreateV2View(V2UsersView):
         write = parse_v2_body(request.data)
         initial = Status.PENDING_VERIFICATION if self.program.kyc_required else Status.ACTIVE
         try:
-            user = services.user_create(
+            created = services.user_create(
                 program=self.program,
                 changes=write.changes,
                 actor=self.actor(),
@@ -306,7 +313,7 @@ class UserListCreateV2View(V2UsersView):
             )
         except ApiError as error:
             raise write.rendered(error) from None
-        return self.user_response(self.fresh(user), status=201)
+        return self.user_response(self.fresh(created.user), status=201)
 
 
 class UserDetailV2View(V2UsersView):
@@ -359,33 +366,28 @@ class UserDetailV2View(V2UsersView):
             raise ApiError(error_codes.USER_IMPROPER_ID)
         write = parse_v2_body(request.data)
         if_match = request.headers.get("If-Match")
-        refusal: ApiError | None = None
-        with transaction.atomic():
-            # The row lock makes the If-Match check and the write one step: a concurrent
-            # writer waits, then finds the new row_version.
-            user = self.find_user(user_id, lock=True)
-            if if_match is not None and not etag_matches(if_match, etag_for(user)):
-                raise ApiError(error_codes.PRECONDITION_FAILED, headers={"ETag": etag_for(user)})
-            version = user.row_version  # every write bumps it
-            try:
-                user = services.user_update(
-                    user=user,
-                    changes=write.changes,
-                    actor=self.actor(),
-                    channel=Channel.API_V2,
-                    catalog=self.catalog,
-                )
-            except ApiError as error:
-                # Caught inside the block on purpose: the service has already rolled back
-                # what it refuses, but a risk-threshold refusal blacklists the user and
-                # that must be committed with this transaction (SPEC §6b).
-                refusal = error
-        if refusal is not None:
-            raise write.rendered(refusal)
-        if user.row_version == version:
+        user = self.find_user(user_id)
+
+        def if_match_holds(locked: AccountHolder) -> None:
+            # called by the service under its row lock: the check and the write are one step
+            if if_match is not None and not etag_matches(if_match, etag_for(locked)):
+                raise ApiError(error_codes.PRECONDITION_FAILED, headers={"ETag": etag_for(locked)})
+
+        try:
+            saved = services.user_update(
+                user=user,
+                changes=write.changes,
+                actor=self.actor(),
+                channel=Channel.API_V2,
+                catalog=self.catalog,
+                precondition=if_match_holds,
+            )
+        except ApiError as error:
+            raise write.rendered(error) from None
+        if not saved.changed and saved.user is user:
             # nothing changed (every value already as sent): the user read above is current
             return self.user_response(user)
-        return self.user_response(self.updated(user))
+        return self.user_response(self.updated(saved))
 
 
 class UserEventsV2View(V2UsersView):

@@ -37,6 +37,7 @@ from core.exceptions import ApiError, FieldError
 from users import fields
 from users.fields import ADDRESS_KEYS, ID_ITEM_KEYS, Changes
 from users.models import AccountType
+from users.validation.codes import rule_code
 
 LISTED_ADDRESS_TYPES: tuple[str, ...] = ("residential", "billing", "mailing", "work")
 # Required by a v2 create (the schema says so; the services judge it, see parse_v2_body).
@@ -384,7 +385,7 @@ class _Parser:
     # --- errors
 
     def error(self, path: str, canonical: str, rule: str, detail: str = "") -> None:
-        code = f"resource_user_{fields.code_name(canonical)}_{rule}"
+        code = rule_code(canonical, rule)
         self.errors.append(FieldError(path, code, detail or error_codes.describe(code)))
 
     def unknown(self, obj: Mapping[str, Any], allowed: Iterable[str], prefix: str = "") -> None:
