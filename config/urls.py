@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.views import api_not_found, healthz
+from api.views import api_not_found, healthz
 from enumerations.api import EnumerationV1View, EnumerationV2View
 
-handler400 = "core.errors.handler400"
-handler404 = "core.errors.handler404"
-handler500 = "core.errors.handler500"
+handler400 = "api.errors.handler400"
+handler404 = "api.errors.handler404"
+handler500 = "api.errors.handler500"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
