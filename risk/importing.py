@@ -101,7 +101,7 @@ def import_rows(
 
     def flush() -> None:
         if batch:
-            added, skipped = _insert_batch(batch, program, bump_list_version)
+            added, skipped = _insert_batch(batch, program)
             report.added += added
             report.skipped += skipped
             batch.clear()
@@ -150,9 +150,7 @@ def import_rows(
     return report
 
 
-def _insert_batch(
-    batch: list[BlacklistEntry], program: Program | None, bump: Callable[[], int]
-) -> tuple[int, int]:
+def _insert_batch(batch: list[BlacklistEntry], program: Program | None) -> tuple[int, int]:
     """Insert a batch minus the entries already listed; (added, skipped)."""
     with transaction.atomic():
         existing = active_duplicates(
@@ -165,7 +163,7 @@ def _insert_batch(
         skipped = len(batch) - len(fresh)
         if not fresh:
             return 0, skipped
-        version = bump()
+        version = bump_list_version()
         for entry in fresh:
             entry.version = version
         try:
