@@ -1,4 +1,5 @@
-"""Back-office for the risk app (SPEC §8): blacklist, risk settings, exemptions, screenings.
+"""Back-office for the risk app (SPEC §8): blacklist, risk settings, screenings (exemptions
+and the effect preview act on users: users/risk_admin.py).
 
 Every write goes through `risk.services` (validation shared with `import_blacklist`, list
 version bumps, fuzzy index upkeep); listed values are PII, so lists show them masked and the
