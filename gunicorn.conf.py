@@ -20,7 +20,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() *
 worker_class = "sync"
 
 # A request running longer than this is killed. It must stay below IN_PROGRESS_TIMEOUT in
-# core/idempotency.py (60 s), after which a killed request's Idempotency-Key is reclaimable.
+# api/idempotency.py (60 s), after which a killed request's Idempotency-Key is reclaimable.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
@@ -32,7 +32,7 @@ limit_request_fields = 100
 # The load balancer's address(es) whose X-Forwarded-* headers gunicorn trusts.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-# Django writes one JSON access line per API request (core/middleware.py); gunicorn's own
+# Django writes one JSON access line per API request (api/middleware.py); gunicorn's own
 # access log would duplicate it without the request id, so only errors go to stderr.
 accesslog = None
 errorlog = "-"

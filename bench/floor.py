@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.views import ProgramAPIView
+from api.views import ProgramAPIView
 from users.fields import SCALAR_FIELDS, V1_NAMES
 from users.models import AccountHolder
 

@@ -1,6 +1,6 @@
 """Logging for the development server (`make run`): one line per request.
 
-API requests are logged by `onboard.access` (core.middleware) with their request id; the
+API requests are logged by `onboard.access` (api.middleware) with their request id; the
 dev server's own `django.server` line would repeat them, so it is kept for other paths
 (admin, docs, static) only.
 """

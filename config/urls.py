@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from api.views import api_not_found, healthz
 from apidocs.views import error_catalogue, landing
-from core.views import api_not_found, healthz
 from documents.views import document_download
 from enumerations.api import EnumerationV1View, EnumerationV2View
 
-handler400 = "core.errors.handler400"
-handler404 = "core.errors.handler404"
-handler500 = "core.errors.handler500"
+handler400 = "api.errors.handler400"
+handler404 = "api.errors.handler404"
+handler500 = "api.errors.handler500"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -2,9 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
+    """The ground floor: base model, error codes, exceptions, logging. Imports no app."""
+
     name = "core"
     verbose_name = "Core"
-
-    def ready(self) -> None:
-        # imported for their registrations: system checks, the OpenAPI auth extension
-        from core import checks, schema  # noqa: F401

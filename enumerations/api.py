@@ -9,10 +9,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.schema import error_responses
+from api.views import ProgramAPIView
 from core import error_codes
 from core.exceptions import ApiError
-from core.schema import error_responses
-from core.views import ProgramAPIView
 from enumerations.catalog import Catalog
 from enumerations.registry import KINDS
 

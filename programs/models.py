@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import TimeStampedModel
+from enumerations.registry import KINDS
 
 # Fields every program requires (v1 names); programs add to these.
 BASE_REQUIRED_FIELDS: tuple[str, ...] = (
@@ -72,8 +73,6 @@ def validate_required_fields(value: object) -> None:
 
 
 def validate_restrictions(value: object) -> None:
-    from enumerations.registry import KINDS
-
     if not isinstance(value, dict):
         raise ValidationError("Restrictions must be an object of kind → list of codes.")
     for kind, codes in value.items():

@@ -16,7 +16,7 @@ from programs.models import (
     ApiClient,
     Program,
 )
-from risk.services import risk_settings_ensure
+from programs.signals import program_created
 
 
 def _country_alpha3(value: str) -> str:
@@ -54,8 +54,8 @@ def program_create(
     )
     program.full_clean()
     program.save()
-    # every program is screened from its first write (SPEC §6b: threshold 100, enabled)
-    risk_settings_ensure(program=program)
+    # the risk app gives it default settings (risk/signals.py): screened from its first write
+    program_created.send(sender=Program, program=program)
     return program
 
 

@@ -1,9 +1,8 @@
 """Validating and bulk-loading blacklist entries (the `import_blacklist` command and the admin).
 
-Every row is validated like user input (SPEC §6): names by the name rules, e-mails as
-addresses, phones as valid numbers with their country code, id numbers by length and
-characters, nationalities against the enumeration, birthdays as past ISO dates. Rows that
-duplicate an active entry of the same scope (or an earlier row of the file) are skipped.
+Every row is validated like user input (SPEC §6) by `risk.entries.clean_entry`, as the admin
+form is. Rows that duplicate an active entry of the same scope (the rule of
+`risk.services.active_duplicates`, the admin's too) or an earlier row of the file are skipped.
 Valid rows are inserted in batches with `bulk_create`, each batch in its own transaction with
 one list-version bump, so a million rows load in minutes and a failure keeps earlier batches.
 """
@@ -12,177 +11,23 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import IO
 
-import phonenumbers
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from enumerations.catalog import Catalog, get_catalog
+from enumerations.catalog import get_catalog
 from programs.models import Program
+from risk.entries import clean_entry
 from risk.matching import index_keys, index_rows
-from risk.models import Action, BlacklistEntry, BlacklistToken, EntityAttribute, MatchType
-from risk.normalize import NAME_ATTRIBUTES, canonical_id_number, canonical_phone, key_for
+from risk.models import BlacklistEntry, BlacklistToken
+from risk.services import active_duplicates, bump_list_version
 
 COLUMNS: tuple[str, ...] = ("entity_attribute", "value", "match", "action", "weight", "reason")
-MAX_WEIGHT = 1_000_000
-MAX_REASON = 255
-
-# SPEC §6: letters of any script (accents included), spaces and . ' -
-_NAME = re.compile(r"^[^\W\d_]+(?:[ .'\-]+[^\W\d_]*)*\.?$")
-# preferred_name: letters and spaces
-_PREFERRED = re.compile(r"^[^\W\d_]+(?: +[^\W\d_]+)*$")
-_PHONE_CHARS = re.compile(r"^\+?[\d\s\-().]+$")
-_ID_CHARS = re.compile(r"^[A-Z0-9]+$")
-# Choices.values builds a new list on every access; an import checks millions of rows
-_ATTRIBUTES: tuple[str, ...] = tuple(EntityAttribute.values)
-_MATCHES: tuple[str, ...] = tuple(MatchType.values)
-_ACTIONS: tuple[str, ...] = tuple(Action.values)
-
-
-@dataclass(frozen=True)
-class EntryData:
-    """A validated entry, ready to become a `BlacklistEntry`."""
-
-    entity_attribute: str
-    value: str
-    match: str
-    action: str
-    weight: int | None
-    reason: str
-
-    @property
-    def key(self) -> str:
-        return key_for(self.entity_attribute, self.match, self.value)
-
-
-def _check_value(attribute: str, value: str, catalog: Catalog | None) -> str | None:
-    """The error for a listed value, or None; mirrors the user write rules."""
-    if attribute in NAME_ATTRIBUTES:
-        limit = 25 if attribute == EntityAttribute.PREFERRED_NAME else 50
-        if len(value) > limit:
-            return f"at most {limit} characters"
-        rule = _PREFERRED if attribute == EntityAttribute.PREFERRED_NAME else _NAME
-        if not rule.match(value):
-            allowed = "letters and spaces"
-            if attribute != EntityAttribute.PREFERRED_NAME:
-                allowed = "letters, spaces and . ' -"
-            return f"only {allowed}"
-        return None
-    if attribute == EntityAttribute.EMAIL:
-        if len(value) > 254:
-            return "at most 254 characters"
-        try:
-            validate_email(value)
-        except ValidationError:
-            return "not a valid e-mail address"
-        return None
-    if attribute == EntityAttribute.MOBILE:
-        if not _PHONE_CHARS.match(value):
-            return "a phone number is the country code and digits, e.g. 6591234567"
-        digits = canonical_phone(value)
-        try:
-            number = phonenumbers.parse("+" + digits)
-        except phonenumbers.NumberParseException:
-            return "not a valid phone number with its country code"
-        if not phonenumbers.is_valid_number(number):
-            return "not a valid phone number with its country code"
-        return None
-    if attribute == EntityAttribute.ID_NUMBER:
-        canonical = canonical_id_number(value)
-        if len(canonical) > 30:
-            return "at most 30 characters"
-        if not _ID_CHARS.match(canonical):
-            return "only letters and digits (spaces and dashes are ignored)"
-        return None
-    if attribute == EntityAttribute.NATIONALITY:
-        catalog = catalog or get_catalog()
-        if catalog.lookup("nationalities", value) is None:
-            return "not a nationality code of the enumeration (ISO 3166 alpha-3)"
-        return None
-    if attribute == EntityAttribute.BIRTHDAY:
-        try:
-            born = date.fromisoformat(value)
-        except ValueError:
-            return "not an ISO 8601 date (YYYY-MM-DD)"
-        if born > timezone.localdate():
-            return "in the future"
-        return None
-    return None
-
-
-def clean_entry(
-    *,
-    entity_attribute: str | None,
-    value: str | None,
-    match: str | None,
-    action: str | None,
-    weight: str | int | None,
-    reason: str | None,
-    catalog: Catalog | None = None,
-) -> EntryData:
-    """Validate one entry's fields; raises `ValidationError({field: [message]})`."""
-    errors: dict[str, str] = {}
-    attribute = (entity_attribute or "").strip()
-    text = (value or "").strip()
-    match_type = (match or "").strip().lower() or MatchType.EXACT
-    act = (action or "").strip().lower()
-    why = (reason or "").strip()
-
-    if attribute not in _ATTRIBUTES:
-        errors["entity_attribute"] = (
-            f"unknown attribute {attribute!r}; one of {', '.join(_ATTRIBUTES)}"
-        )
-    if match_type not in _MATCHES:
-        errors["match"] = f"unknown match {match_type!r}; one of {', '.join(_MATCHES)}"
-    elif (
-        match_type == MatchType.FUZZY
-        and attribute in _ATTRIBUTES
-        and attribute not in NAME_ATTRIBUTES
-    ):
-        errors["match"] = "fuzzy matching is for names only"
-    if act not in _ACTIONS:
-        errors["action"] = f"unknown action {act!r}; one of {', '.join(_ACTIONS)}"
-
-    parsed_weight: int | None = None
-    raw_weight = "" if weight is None else str(weight).strip()
-    if act == Action.BLOCK and raw_weight:
-        errors["weight"] = "must be empty for block entries"
-    elif act == Action.SCORE:
-        if not raw_weight:
-            errors["weight"] = "required for score entries"
-        elif not raw_weight.isdigit() or not 0 < int(raw_weight) <= MAX_WEIGHT:
-            errors["weight"] = f"a whole number from 1 to {MAX_WEIGHT}"
-        else:
-            parsed_weight = int(raw_weight)
-
-    if "\x00" in text:
-        errors["value"] = "contains a NUL character"
-    elif not text:
-        errors["value"] = "required"
-    elif attribute in _ATTRIBUTES:
-        problem = _check_value(attribute, text, catalog)
-        if problem is None and match_type in _MATCHES and not key_for(attribute, match_type, text):
-            problem = "nothing left to compare once normalized"
-        if problem:
-            errors["value"] = problem
-    if "\x00" in why:
-        errors["reason"] = "contains a NUL character"
-    elif len(why) > MAX_REASON:
-        errors["reason"] = f"at most {MAX_REASON} characters"
-
-    if errors:
-        raise ValidationError({name: [message] for name, message in errors.items()})
-    if attribute == EntityAttribute.NATIONALITY:
-        text = text.upper()
-    return EntryData(attribute, text, match_type, act, parsed_weight, why)
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -248,8 +93,6 @@ def import_rows(
     on_row: Callable[[], object] | None = None,
 ) -> ImportReport:
     """Validate and insert rows; returns the counts and the rejected rows with their lines."""
-    from risk.services import bump_list_version
-
     report = ImportReport()
     catalog = get_catalog()
     seen: set[tuple[str, str, str]] = set()
@@ -258,7 +101,7 @@ def import_rows(
 
     def flush() -> None:
         if batch:
-            added, skipped = _insert_batch(batch, program, bump_list_version)
+            added, skipped = _insert_batch(batch, program)
             report.added += added
             report.skipped += skipped
             batch.clear()
@@ -307,17 +150,12 @@ def import_rows(
     return report
 
 
-def _insert_batch(
-    batch: list[BlacklistEntry], program: Program | None, bump: Callable[[], int]
-) -> tuple[int, int]:
+def _insert_batch(batch: list[BlacklistEntry], program: Program | None) -> tuple[int, int]:
     """Insert a batch minus the entries already listed; (added, skipped)."""
     with transaction.atomic():
-        existing = set(
-            BlacklistEntry.objects.filter(
-                is_active=True,
-                program=program,
-                value_normalized__in={e.value_normalized for e in batch},
-            ).values_list("entity_attribute", "match", "value_normalized")
+        existing = active_duplicates(
+            program=program,
+            identities={(e.entity_attribute, e.match, e.value_normalized) for e in batch},
         )
         fresh = [
             e for e in batch if (e.entity_attribute, e.match, e.value_normalized) not in existing
@@ -325,7 +163,7 @@ def _insert_batch(
         skipped = len(batch) - len(fresh)
         if not fresh:
             return 0, skipped
-        version = bump()
+        version = bump_list_version()
         for entry in fresh:
             entry.version = version
         try:

@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+import users.risk_admin  # noqa: F401  (registers the exemption admin and the preview action)
 from backoffice.groups import PERM_CHANGE_STATUS, PERM_LOCK, PERM_REVIEW
 from core import identifiers
 from core.admin_utils import (
@@ -55,8 +56,8 @@ from core.admin_utils import (
 from core.exceptions import ApiError
 from programs.models import Program
 from risk.models import RiskExemption, Screening
-from risk.services import exemption_grant, exemption_revoke, risk_review
 from users import kyc
+from users.exemptions import exemption_grant, exemption_revoke
 from users.lifecycle import Actor, allowed_targets, user_change_status
 from users.models import (
     PENDING_STATUSES,
@@ -78,6 +79,7 @@ from users.models import (
     UserNote,
 )
 from users.pending import pending_update_approve, pending_update_reject
+from users.screening import risk_review
 from users.services import user_reactivate
 
 # Bulk actions act on at most this many users at once: each is its own transaction with its

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core import error_codes, identifiers
 from core.exceptions import ApiError
-from users import audit, risk_gateway
+from users import audit, screening
 from users.lifecycle import Actor
 from users.models import (
     TERMINAL_STATUSES,
@@ -139,18 +139,18 @@ def pending_update_approve(
     values = pending_values(row.field, row.value)
     subject = AccountHolder(**{**_fields_of(user), **values})
     identifications = list(Identification.objects.filter(user=user))
-    decision = risk_gateway.screen_write(
+    decision = screening.screen_write(
         program=user.program, user=subject, identifications=identifications
     )
-    if decision.outcome == risk_gateway.BLOCK:
+    if decision.outcome == screening.BLOCK:
         code = error_codes.RISK_BLACKLISTED_UPDATE
         raise ValidationError(error_codes.describe(code), code=code)
     now = timezone.now()
-    if decision.outcome == risk_gateway.THRESHOLD:
-        risk_gateway.blacklist_for_threshold(
+    if decision.outcome == screening.THRESHOLD:
+        screening.blacklist_for_threshold(
             user=user,
             decision=decision,
-            trigger=risk_gateway.TRIGGER_PENDING_UPDATE,
+            trigger=screening.TRIGGER_PENDING_UPDATE,
             channel=Channel.ADMIN,
         )
         return _decide(
@@ -162,7 +162,7 @@ def pending_update_approve(
         )
 
     old = {name: getattr(user, name) for name in values}
-    risk_status = risk_gateway.next_risk_status(decision, current=user.risk_status)
+    risk_status = screening.next_risk_status(decision, current=user.risk_status)
     try:
         with unique_guard():
             AccountHolder.objects.filter(pk=user.pk).update(
@@ -173,8 +173,8 @@ def pending_update_approve(
             )
     except ApiError as exc:  # lost a race since the check above
         raise ValidationError(exc.description, code=exc.code) from exc
-    risk_gateway.record(
-        user=user, decision=decision, trigger=risk_gateway.TRIGGER_PENDING_UPDATE, channel="admin"
+    screening.record_screening(
+        user=user, decision=decision, trigger=screening.TRIGGER_PENDING_UPDATE, channel="admin"
     )
     audit.record_event(
         user=user,

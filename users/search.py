@@ -20,6 +20,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from api.pagination import invalid_param
 from core.exceptions import ApiError, FieldError
 from programs.models import Program
 from users.models import (
@@ -30,7 +31,6 @@ from users.models import (
     KycStatus,
     Status,
 )
-from users.pagination import invalid_param
 from users.validation import canonical_id_number
 
 COUNT_CAP = 10_000

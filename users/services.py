@@ -2,7 +2,7 @@
 
 Both API versions, the admin and the commands call these with the canonical `Changes` of
 `users/fields.py`. Each write: validates every rule (users/validation/), pre-checks
-uniqueness (users/uniqueness.py), screens the result (users/risk_gateway.py), saves it in
+uniqueness (users/uniqueness.py), screens the result (users/screening.py), saves it in
 one transaction — its own, with its one row lock — with the unique indexes as the final
 judge of uniqueness, bumps `row_version` (the v2 ETag) and `updated_at`, and adds one audit
 event with the changed fields old → new, PII masked. Results come back as values
@@ -27,7 +27,7 @@ from core import error_codes, identifiers
 from core.exceptions import ApiError
 from enumerations.catalog import Catalog
 from programs.models import Program
-from users import audit, fields, risk_gateway
+from users import audit, exemptions, fields, screening
 from users.lifecycle import (
     DEFAULT_SUB_STATUS,
     INITIAL_STATUSES,
@@ -45,7 +45,6 @@ from users.models import (
     Status,
     StatusChange,
     TaxResidency,
-    UserEvent,
 )
 from users.pending import (
     EMAIL,
@@ -196,17 +195,15 @@ def _user_create(
     ]
 
     # RISK: screening runs on the validated values, before anything is saved (SPEC §6b)
-    decision = risk_gateway.screen_write(
-        program=program, user=user, identifications=identifications
-    )
-    if decision.outcome == risk_gateway.BLOCK:
+    decision = screening.screen_write(program=program, user=user, identifications=identifications)
+    if decision.outcome == screening.BLOCK:
         raise ApiError(error_codes.RISK_BLACKLISTED)
-    if decision.outcome == risk_gateway.THRESHOLD:
+    if decision.outcome == screening.THRESHOLD:
         raise ApiError(
             error_codes.RISK_ENTITY_THRESHOLD_EXCEEDED,
             params={"entity": decision.heaviest_attribute or "customer"},
         )
-    user.risk_status = risk_gateway.next_risk_status(decision, current=None) or RiskStatus.UNKNOWN
+    user.risk_status = screening.next_risk_status(decision, current=None) or RiskStatus.UNKNOWN
 
     user.save(force_insert=True)
     # bulk_create: one INSERT per child table, whatever the number of rows
@@ -228,10 +225,10 @@ def _user_create(
         reason="created",
         at=now,
     )
-    screening, screened = risk_gateway.screening_rows(
-        user=user, decision=decision, trigger=risk_gateway.TRIGGER_CREATE, channel=channel
+    screening_row, screened = screening.screening_rows(
+        user=user, decision=decision, trigger=screening.TRIGGER_CREATE, channel=channel
     )
-    screening.save(force_insert=True)
+    screening_row.save(force_insert=True)
     created = audit.build_event(
         user=user,
         type=EventType.CREATED,
@@ -242,7 +239,7 @@ def _user_create(
         at=now,
     )
     # one INSERT for both events; `created` first, so it keeps the lower id
-    UserEvent.objects.bulk_create([created, screened])
+    audit.record_events([created, screened])
     return UserWrite(
         user=user,
         identifications=sorted(identifications, key=lambda i: not i.is_primary),
@@ -356,21 +353,21 @@ def _user_update(
         else:
             subject.mobile_country_code = new["mobile_country_code"]
             subject.mobile = new["mobile"]
-    decision = risk_gateway.screen_write(
+    decision = screening.screen_write(
         program=user.program,
         user=subject,
         identifications=would_be.identifications or [],
     )
-    if decision.outcome == risk_gateway.BLOCK:
+    if decision.outcome == screening.BLOCK:
         raise ApiError(error_codes.RISK_BLACKLISTED_UPDATE)
-    if decision.outcome == risk_gateway.THRESHOLD:
-        risk_gateway.blacklist_for_threshold(
-            user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
+    if decision.outcome == screening.THRESHOLD:
+        screening.blacklist_for_threshold(
+            user=user, decision=decision, trigger=screening.TRIGGER_UPDATE, channel=channel
         )
         return _as_read(user, reread, changed=True), ApiError(
             error_codes.RISK_USER_THRESHOLD_EXCEEDED
         )
-    risk_status = risk_gateway.next_risk_status(decision, current=user.risk_status)
+    risk_status = screening.next_risk_status(decision, current=user.risk_status)
 
     now = timezone.now()
     changed = _changed_paths(user, plan)
@@ -391,9 +388,9 @@ def _user_update(
             at=now,
         )
         if EXEMPTION_ENDING_FIELDS & changed.keys():
-            risk_gateway.end_exemptions(user, "name or identification data changed")
-    risk_gateway.record(
-        user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
+            exemptions.end_exemptions(user, "name or identification data changed")
+    screening.record_screening(
+        user=user, decision=decision, trigger=screening.TRIGGER_UPDATE, channel=channel
     )
     return UserWrite(
         user=user,
@@ -716,7 +713,7 @@ def user_reactivate(
     if user.risk_status in (
         RiskStatus.PENDING,
         RiskStatus.REJECTED,
-    ) and not risk_gateway.has_active_exemption(user):
+    ) and not exemptions.has_active_exemption(user):
         raise ApiError(error_codes.UNSUSPEND_FLAGGED_USER_NOT_ALLOWED)
     return user_change_status(
         user=user,

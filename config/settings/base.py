@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
+    "api",
     "programs",
     "enumerations",
     "users",
@@ -37,7 +38,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "core.middleware.RequestContextMiddleware",
+    "api.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -195,15 +196,15 @@ NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)
 RATE_LIMIT_STORE = env("ONBOARD_RATE_LIMIT_STORE", default="database")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.ApiClientAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["core.auth.ProgramAccess"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiClientAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.ProgramAccess"],
     "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.JSONParser",
-        "core.parsers.FormParser",
+        "api.parsers.JSONParser",
+        "api.parsers.FormParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "core.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "core.schema.OnboardAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.OnboardAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_VERSIONING_CLASS": None,
@@ -228,7 +229,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/[^/]+/v[12]",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.schema.add_core_error_responses",
+        "api.schema.add_core_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         # v2 users: account types and the address types a client may send. The account types

@@ -9,9 +9,9 @@ from typing import Any
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 
+from api.views import ProgramAPIView
 from core import error_codes
 from core.exceptions import ApiError, FieldError
-from core.views import ProgramAPIView
 from documents import services
 from documents.api.parsing import CHUNK, UploadInput, parse_upload, spool_body
 from documents.links import signed_link
@@ -38,7 +38,7 @@ class DocumentsAPIView(ProgramAPIView):
 
     The Idempotency-Key fingerprint of an upload is its content — the text fields and the
     decoded file's SHA-256 — not its raw bytes, so a retry whose multipart boundary differs
-    still replays (core.idempotency uses `request.body_fingerprint` when a view sets it).
+    still replays (api.idempotency uses `request.body_fingerprint` when a view sets it).
     """
 
     parser_classes = [JSONParser, MultiPartParser]

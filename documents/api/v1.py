@@ -16,10 +16,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.idempotency import idempotent
+from api.schema import error_responses
 from core import error_codes
 from core.exceptions import ApiError, FieldError
-from core.idempotency import idempotent
-from core.schema import error_responses
 from documents import services
 from documents.api.common import UPLOAD_FIELDS, DocumentsAPIView, submission_kyc, utc
 from documents.models import Document, KycSubmission

@@ -11,10 +11,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.idempotency import idempotent
+from api.schema import error_responses
 from core import error_codes
 from core.exceptions import ApiError
-from core.idempotency import idempotent
-from core.schema import error_responses
 from documents import services
 from documents.api.common import UPLOAD_FIELDS, DocumentsAPIView, utc
 from documents.models import Document

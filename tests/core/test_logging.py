@@ -21,7 +21,7 @@ from core.logging import (
 from tests.conftest import basic
 from users.models import AccountHolder
 
-pytestmark = pytest.mark.urls("tests.core.urls_probe")
+pytestmark = pytest.mark.urls("tests.api.urls_probe")
 
 EMAIL = "grace.hopper@example.org"
 PASSWORD = "s3cret!Pass"

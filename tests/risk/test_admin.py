@@ -24,10 +24,12 @@ from risk.models import (
     RiskSettings,
     Screening,
 )
-from risk.services import exemption_grant, record_screening, screen_user_write
+from risk.services import screen_user_write
 from tests.factories import AccountHolderFactory, ProgramFactory
 from tests.risk.helpers import listed, values
+from users.exemptions import exemption_grant
 from users.models import RiskStatus, Status
+from users.screening import record_screening
 
 pytestmark = pytest.mark.django_db
 

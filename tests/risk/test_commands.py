@@ -11,11 +11,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from risk.models import BlacklistEntry, BlacklistState, BlacklistToken, RiskSettings, Screening
-from risk.services import rescreen_batch
 from tests.conftest import requires_postgres
 from tests.factories import AccountHolderFactory, ProgramFactory
 from tests.risk.helpers import listed
 from users.models import AccountHolder, EventType, Identification, RiskStatus, Status, UserEvent
+from users.screening import rescreen_batch
 
 pytestmark = pytest.mark.django_db
 

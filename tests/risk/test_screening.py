@@ -15,15 +15,11 @@ from core import error_codes
 from core.exceptions import ApiError
 from risk import matching
 from risk.models import BlacklistEntry, RiskSettings, Screening
-from risk.services import (
-    next_risk_status,
-    record_screening,
-    screen_user_write,
-    screening_values_for,
-)
+from risk.services import screen_user_write
 from tests.factories import AccountHolderFactory, ProgramFactory
 from tests.risk.helpers import listed, values
 from users.models import AccountHolder, EventType, Identification, RiskStatus, UserEvent
+from users.screening import next_risk_status, record_screening, screening_values_for
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from core.models import IdempotencyRecord
+from api.models import IdempotencyRecord
 from tests.conftest import api_for, requires_postgres
 from tests.users.conftest import row_counts
 from users.models import AccountHolder, Status, StatusChange

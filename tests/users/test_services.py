@@ -14,9 +14,10 @@ from core import error_codes
 from core.exceptions import ApiError
 from enumerations.catalog import get_catalog
 from risk.models import BlacklistEntry, RiskExemption, Screening
-from risk.services import blacklist_entry_save, exemption_grant
+from risk.services import blacklist_entry_save
 from tests.users.conftest import api_actor, canonical, row_counts
 from users.audit import mask_email, mask_name, mask_tail, mask_value
+from users.exemptions import exemption_grant
 from users.models import AccountHolder, Channel, EventType, PendingUpdate, Status
 from users.services import (
     pending_update_approve,

@@ -373,7 +373,7 @@ def test_reactivate_flagged_needs_an_exemption(api_a, risk):
 
     from django.utils import timezone
 
-    from risk.services import exemption_grant
+    from users.exemptions import exemption_grant
 
     created = _create(api_a)
     _status(created["id"], "suspended", risk)

@@ -11,13 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.pagination import Cursor
 from tests.conftest import requires_postgres
 from tests.factories import AccountHolderFactory
 from tests.users.v2_support import assert_v2_error, full_user, users_created_apart
 from users.api.v2 import events_paginator, users_paginator
 from users.filters import POSTGRES_SEARCH_INDEXES
 from users.models import AccountHolder
-from users.pagination import Cursor
 
 pytestmark = pytest.mark.django_db
 LIST = "/alpha/v2/users"

@@ -20,11 +20,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.idempotency import idempotent
+from api.schema import error_responses
+from api.views import ProgramAPIView
 from core import error_codes
 from core.exceptions import ApiError, FieldError
-from core.idempotency import idempotent
-from core.schema import error_responses
-from core.views import ProgramAPIView
 from enumerations.catalog import Catalog
 from users import fields, services
 from users.api.common import USER_ID_HEADER, header_user_id, shown_number

@@ -15,9 +15,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.schema import error_responses
 from core import error_codes
 from core.exceptions import ApiError, FieldError
-from core.schema import error_responses
 from enumerations.catalog import Catalog
 from users import services
 from users.api.common import header_user_id
@@ -235,5 +235,7 @@ class UserAddressV1View(V1View):
                 for e in error.errors
             ]
             raise
-        fresh = user_get(program=self.program, public_id=updated.user.public_id, prefetch=("addresses",))
+        fresh = user_get(
+            program=self.program, public_id=updated.user.public_id, prefetch=("addresses",)
+        )
         return Response(render_addresses(self.catalog, fresh))

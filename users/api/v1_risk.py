@@ -18,15 +18,15 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.idempotency import idempotent
+from api.pagination import invalid_param
+from api.schema import error_responses
 from core import error_codes
 from core.exceptions import ApiError, FieldError
-from core.idempotency import idempotent
-from core.schema import error_responses
 from risk.models import RiskExemption
-from risk.services import exemption_grant  # the one import of the exemption service here
 from users.api.common import header_user_id
 from users.api.v1 import ID_404, USER_ID_HEADER_PARAM, V1View, body_items, present
-from users.pagination import invalid_param
+from users.exemptions import exemption_grant  # the one import of the exemption service here
 
 PERMISSION = "risk_exceptions"
 REASON_MAX = 500

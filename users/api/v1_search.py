@@ -14,11 +14,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.pagination import invalid_param, single_valued
+from api.schema import error_responses
 from core import error_codes
-from core.schema import error_responses
 from users.api.v1 import V1_STATUS_TEXT, V1LinkSerializer, V1UserSerializer, V1View, render_v1_user
 from users.models import AccountHolder, Identification, Status
-from users.pagination import invalid_param, single_valued
 from users.search import COUNT_CAP, FILTERS, USER_STATUSES, capped_count, parse_search, search_users
 
 OPTIONS = ("match_type", "filter_condition", "response_type", "page", "records_per_page")

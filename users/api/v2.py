@@ -22,12 +22,13 @@ from drf_spectacular.utils import (
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.idempotency import idempotent
+from api.pagination import PAGING_PARAMS, KeysetPaginator, single_valued
+from api.parsers import JSONParser
+from api.schema import error_responses
+from api.views import ProgramAPIView
 from core import error_codes
 from core.exceptions import ApiError
-from core.idempotency import idempotent
-from core.parsers import JSONParser
-from core.schema import error_responses
-from core.views import ProgramAPIView
 from users import selectors, services
 from users.api.results import children_of, with_children
 from users.api.v2_parsing import (
@@ -51,7 +52,6 @@ from users.api.v2_render import (
 from users.filters import UserFilter, filter_users
 from users.lifecycle import Actor
 from users.models import AccountHolder, Channel, Status, UserEvent
-from users.pagination import PAGING_PARAMS, KeysetPaginator, single_valued
 
 TAG = "v2 users"
 

@@ -10,8 +10,8 @@ import pytest
 from django.db import connections
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from api.models import IdempotencyRecord
 from core import error_codes
-from core.models import IdempotencyRecord
 from programs.models import Program
 from tests.conftest import api_for, requires_postgres
 from users.models import AccountHolder, StatusChange
@@ -53,7 +53,7 @@ def _post_views() -> list[tuple[str, type]]:
 
 
 def test_every_post_endpoint_of_the_api_takes_idempotency_keys():
-    from core.views import ProgramAPIView
+    from api.views import ProgramAPIView
 
     posts = [(route, view) for route, view in _post_views() if issubclass(view, ProgramAPIView)]
     assert {route for route, _ in posts} >= {"<slug:program>/v1/users", "<slug:program>/v2/users"}

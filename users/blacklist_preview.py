@@ -1,4 +1,4 @@
-"""Read-side queries of the risk app: the blacklist's effect preview for operators."""
+"""What blacklist entries would match among today's users: the effect preview for operators."""
 
 from __future__ import annotations
 

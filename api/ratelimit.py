@@ -23,7 +23,7 @@ from django.db import connection
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from core.models import RateLimitCounter
+from api.models import RateLimitCounter
 from programs.models import READ_METHODS, ApiClient
 
 WINDOW_SECONDS = 60

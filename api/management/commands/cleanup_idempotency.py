@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from core.models import IdempotencyRecord
+from api.models import IdempotencyRecord
 
 
 class Command(BaseCommand):

@@ -12,16 +12,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from risk.models import ExemptionEnd, RiskExemption
-from risk.services import (
+from tests.conftest import requires_postgres
+from tests.factories import AccountHolderFactory, ProgramFactory
+from users.exemptions import (
     end_exemptions,
     exemption_grant,
     exemption_revoke,
     has_active_exemption,
-    risk_review,
 )
-from tests.conftest import requires_postgres
-from tests.factories import AccountHolderFactory, ProgramFactory
 from users.models import AccountHolder, EventType, RiskStatus, UserEvent
+from users.screening import risk_review
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
+from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -177,8 +178,6 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
     """URLs that match no route: the envelope under the API, Django's page elsewhere."""
     if api_version(request.path):
         return json_error(request, Http404())
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception or Http404())
 
 
@@ -186,8 +185,6 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
     """Requests Django refuses before routing (e.g. a Host not in ALLOWED_HOSTS)."""
     if api_version(request.path):
         return json_error(request, ApiError(error_codes.BAD_REQUEST))
-    from django.views.defaults import bad_request
-
     return bad_request(request, exception or Exception())
 
 
@@ -198,6 +195,4 @@ def handler500(request: HttpRequest) -> Any:
             ApiError(error_codes.INTERNAL_ERROR), api_version(request.path), error_id, request
         )
         return JsonResponse(data, status=500)
-    from django.views.defaults import server_error
-
     return server_error(request)

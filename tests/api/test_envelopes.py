@@ -6,8 +6,8 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from api.errors import render_envelope
 from core import error_codes
-from core.errors import render_envelope
 from core.exceptions import ApiError, FieldError
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")

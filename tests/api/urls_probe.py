@@ -17,10 +17,10 @@ from django.urls import path
 from django.utils import timezone
 from rest_framework.response import Response
 
+from api.idempotency import idempotent
+from api.views import ProgramAPIView
 from config.urls import urlpatterns as service_urlpatterns
 from core.exceptions import ApiError
-from core.idempotency import idempotent
-from core.views import ProgramAPIView
 from users.models import AccountHolder
 
 # set by the race tests: `entered` is set when a request is inside the handler, which then
@@ -66,5 +66,5 @@ urlpatterns = [
     path("<slug:program>/v2/probe", ProbeView.as_view()),
     *service_urlpatterns,
 ]
-handler404 = "core.errors.handler404"
-handler500 = "core.errors.handler500"
+handler404 = "api.errors.handler404"
+handler500 = "api.errors.handler500"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.views import APIView
 
-from core.ratelimit import ApiClientRateThrottle
+from api.errors import json_error
+from api.ratelimit import ApiClientRateThrottle
 from enumerations.catalog import Catalog, get_catalog
 from programs.models import ApiClient, Program
 
@@ -17,8 +18,8 @@ from programs.models import ApiClient, Program
 class ProgramAPIView(APIView):
     """Authenticated as an API client of the program named in the URL.
 
-    Rate-limited per client (reads and writes apart, see core/ratelimit.py). POST handlers
-    take `@idempotent` (core/idempotency.py) for the Idempotency-Key header.
+    Rate-limited per client (reads and writes apart, see api/ratelimit.py). POST handlers
+    take `@idempotent` (api/idempotency.py) for the Idempotency-Key header.
     """
 
     throttle_classes = [ApiClientRateThrottle]
@@ -39,10 +40,6 @@ class ProgramAPIView(APIView):
 @csrf_exempt  # an API client sends no CSRF token: unrouted writes answer 404, not a 403 page
 def api_not_found(request: HttpRequest, *args: Any) -> JsonResponse:
     """Unrouted paths under /{program}/v1|v2/: 404 in the version's envelope."""
-    from django.http import Http404
-
-    from core.errors import json_error
-
     return json_error(request, Http404())
 
 

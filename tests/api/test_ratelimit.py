@@ -11,14 +11,15 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from core import error_codes, ratelimit
-from core.models import RateLimitCounter
+from api import ratelimit
+from api.models import RateLimitCounter
+from core import error_codes
 from programs.models import Program
 from tests.conftest import api_for, requires_postgres
 from tests.factories import ApiClientFactory
 from users.models import AccountHolder
 
-pytestmark = pytest.mark.urls("tests.core.urls_probe")
+pytestmark = pytest.mark.urls("tests.api.urls_probe")
 
 READ_V1 = "/alpha/v1/users/enumerations/titles"
 READ_V2 = "/alpha/v2/users/enumerations/titles"

@@ -11,8 +11,8 @@ from tqdm import tqdm
 from core.exceptions import ApiError
 from programs.models import Program
 from risk.screening import load_settings
-from risk.services import RescreenCounts, rescreen_batch
 from users.models import TERMINAL_STATUSES, AccountHolder
+from users.screening import RescreenCounts, rescreen_batch
 
 
 class Command(BaseCommand):

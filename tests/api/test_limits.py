@@ -11,13 +11,13 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from api.models import IdempotencyRecord, RateLimitCounter
 from config.settings.base import database_config
 from core import error_codes
-from core.models import IdempotencyRecord, RateLimitCounter
 from tests.conftest import requires_postgres
 from users.models import AccountHolder
 
-pytestmark = pytest.mark.urls("tests.core.urls_probe")
+pytestmark = pytest.mark.urls("tests.api.urls_probe")
 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)

@@ -15,20 +15,20 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from core import error_codes
-from core.exceptions import ApiError
-from core.idempotency import (
+from api.idempotency import (
     IN_PROGRESS_TIMEOUT,
     canonical_body,
     request_fingerprint,
     validate_key,
 )
-from core.models import IdempotencyRecord, IdempotencyState
+from api.models import IdempotencyRecord, IdempotencyState
+from core import error_codes
+from core.exceptions import ApiError
+from tests.api.urls_probe import probe_gate
 from tests.conftest import api_for, requires_postgres
-from tests.core.urls_probe import probe_gate
 from users.models import AccountHolder
 
-pytestmark = pytest.mark.urls("tests.core.urls_probe")
+pytestmark = pytest.mark.urls("tests.api.urls_probe")
 
 V1 = "/alpha/v1/probe"
 V2 = "/alpha/v2/probe"

@@ -19,7 +19,7 @@ from core import error_codes
 
 
 class ApiClientAuthScheme(OpenApiAuthenticationExtension):
-    target_class = "core.auth.ApiClientAuthentication"
+    target_class = "api.auth.ApiClientAuthentication"
     name = "basicAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -48,9 +48,9 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.models import IdempotencyRecord, IdempotencyState
 from core import error_codes
 from core.exceptions import ApiError
-from core.models import IdempotencyRecord, IdempotencyState
 from programs.models import ApiClient
 
 KEY_HEADER = "Idempotency-Key"
@@ -210,7 +210,7 @@ def idempotent(handler: Handler) -> Handler:
     """Decorate a ProgramAPIView's `post` to honour the Idempotency-Key header.
 
     The OpenAPI schema documents the header and the 409 / 422 answers for every handler
-    carrying this decorator (see core/schema.py).
+    carrying this decorator (see api/schema.py).
     """
 
     @functools.wraps(handler)
