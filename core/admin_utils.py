@@ -215,9 +215,10 @@ class ReasonForm(forms.Form):
 
 
 def refusal_text(exc: Exception) -> str:
-    """The service's own words for a refusal (never a stack trace)."""
+    """The service's own words for a refusal (never a stack trace), with the contract's code
+    where there is one: the same code the API answers and `change_user_status` prints."""
     if isinstance(exc, ApiError):
-        return exc.description
+        return f"{exc.description} ({exc.code})"
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc)

@@ -55,7 +55,7 @@ from programs.models import Program
 from risk.models import RiskExemption, Screening
 from risk.services import exemption_grant, exemption_revoke, risk_review
 from users import kyc
-from users.lifecycle import Actor, allowed_targets, user_change_status
+from users.lifecycle import Actor, allowed_targets, user_change_status, user_reactivate
 from users.models import (
     PENDING_STATUSES,
     TERMINAL_STATUSES,
@@ -77,7 +77,6 @@ from users.models import (
     UserNote,
 )
 from users.pending import pending_update_approve, pending_update_reject
-from users.services import user_reactivate
 
 # Bulk actions act on at most this many users at once: each is its own transaction with its
 # own result, and "select all 1 000 000" must not lock a table for minutes.
@@ -125,7 +124,7 @@ def operator_targets(operator: User, user: AccountHolder) -> list[str]:
     ]
 
 
-def change_user_status(
+def operator_status_change(
     *,
     user: AccountHolder,
     to_status: str,
@@ -133,12 +132,12 @@ def change_user_status(
     reason: str,
     sub_status: str | None = None,
 ) -> AccountHolder:
-    """Apply one operator status change through the lifecycle (re-activation with its checks)."""
+    """Apply one operator status change: the role's permission here, every rule of the
+    transition in the lifecycle service (`active` is its re-activation, as for the API)."""
     if not operator_may_move(operator, user.status, to_status):
         raise PermissionDenied(f"Your role may not move a user from {user.status} to {to_status}.")
     actor = Actor(ActorKind.OPERATOR, operator.get_username())
-    if to_status == Status.ACTIVE and user.status in (Status.LOCKED, Status.SUSPENDED):
-        # re-activation refuses risk-flagged users without an exemption (SPEC §4)
+    if to_status == Status.ACTIVE:
         return user_reactivate(user=user, actor=actor, channel=Channel.ADMIN, reason=reason)
     return user_change_status(
         user=user,
@@ -825,7 +824,7 @@ class AccountHolderAdmin(admin.ModelAdmin):
                     outcome.unchanged.append((user.public_id, f"already {to_status}"))
                     continue
                 try:
-                    change_user_status(
+                    operator_status_change(
                         user=user, to_status=to_status, operator=operator_of(request), reason=reason
                     )
                 except (ApiError, ValidationError, PermissionDenied) as exc:
@@ -964,7 +963,7 @@ class AccountHolderAdmin(admin.ModelAdmin):
             before = u.status
             if data["to_status"] not in operator_targets(operator, u):
                 raise ValidationError(f"{before} → {data['to_status']} is not offered.")
-            change_user_status(
+            operator_status_change(
                 user=u,
                 to_status=data["to_status"],
                 operator=operator,
