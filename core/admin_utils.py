@@ -9,23 +9,129 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.exceptions import ApiError
+
+# ---------------------------------------------------------------------------------------------
+# The one base of every admin: declared lookups only, secrets never loaded
+# ---------------------------------------------------------------------------------------------
+
+# What a declared list filter may add to its field path in the query string: Django's own
+# field filters use these (`status__exact`, `program__id__exact`, `created_at__gte`, ...).
+FILTER_SUFFIXES: frozenset[str] = frozenset(
+    {"exact", "isnull", "isempty", "in", "gte", "gt", "lte", "lt", "id", "pk"}
+)
+
+
+def declared_lookup(lookup: str, list_filter: Sequence[Any]) -> bool:
+    """Whether `lookup` is a query-string parameter one of these list filters declares.
+
+    A custom filter declares exactly its `parameter_name`; a field filter its field path,
+    followed only by the comparison suffixes Django's field filters write. Anything else —
+    `password__startswith`, `email__startswith`, `first_name__regex`, a field nobody filters
+    on — is not a filter the page offers.
+    """
+    for item in list_filter:
+        if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+            if lookup == item.parameter_name:
+                return True
+            continue
+        path = item[0] if isinstance(item, list | tuple) else item
+        if not isinstance(path, str):
+            continue
+        if lookup == path:
+            return True
+        head, sep, rest = lookup.partition(path + "__")
+        if not head and sep and all(part in FILTER_SUFFIXES for part in rest.split("__")):
+            return True
+    return False
+
+
+class GuardedAdminMixin:
+    """Closes the changelist's query string to everything the page does not declare.
+
+    Django's default `lookup_allowed` applies any lookup on the model's own fields, so
+    `?password__startswith=<guess>` narrows the list one character at a time until a hash is
+    recovered, and `?email__startswith=` unmasks masked columns. Here only the lookups of
+    `list_filter` pass (search has its own box); anything else answers 400 "invalid filter"
+    without filtering. A NUL in any parameter (PostgreSQL text cannot hold it) is refused the
+    same way instead of failing in the database.
+
+    `secret_fields` (password and secret hashes) are deferred out of every queryset the admin
+    reads and excluded from its forms, so no page can render, filter or post them.
+    """
+
+    secret_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        model_admin = cast(admin.ModelAdmin, self)
+        list_filter = (
+            model_admin.get_list_filter(request) if request is not None else self.list_filter  # type: ignore[attr-defined]
+        )
+        return declared_lookup(lookup, list_filter) and cast(Any, super()).lookup_allowed(
+            lookup, value, request
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = cast(Any, super()).get_queryset(request)
+        return queryset.defer(*self.secret_fields) if self.secret_fields else queryset
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        excluded = cast(Any, super()).get_exclude(request, obj)
+        if not self.secret_fields:
+            return excluded
+        return [*(excluded or ()), *self.secret_fields]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if any("\x00" in key or "\x00" in value for key, value in _params(request)):
+            return self._invalid_filter(request, "a filter value holds a NUL character.")
+        try:
+            return cast(Any, super()).changelist_view(request, extra_context)
+        except DisallowedModelAdminLookup as exc:
+            return self._invalid_filter(request, f"{exc}.")
+
+    def _invalid_filter(self, request: HttpRequest, detail: str) -> HttpResponse:
+        model_admin = cast(admin.ModelAdmin, self)
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "title": "Invalid filter",
+            "detail": detail,
+        }
+        return TemplateResponse(request, "admin/invalid_filter.html", context, status=400)
+
+
+def _params(request: HttpRequest) -> Iterable[tuple[str, str]]:
+    """The filter parameters; the search box's term is each admin's own (users strip NUL)."""
+    for key, values in request.GET.lists():
+        if key == SEARCH_VAR:
+            continue
+        for value in values:
+            yield key, value
+
+
+class GuardedModelAdmin(GuardedAdminMixin, admin.ModelAdmin):
+    """The base of every `ModelAdmin` of the project (a test iterates the registry)."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Counting without COUNT(*)

@@ -29,6 +29,7 @@ from core.admin_utils import (
     EMPTY,
     BulkOutcome,
     EstimatedCountPaginator,
+    GuardedModelAdmin,
     ReasonForm,
     badge,
     mask_email,
@@ -151,7 +152,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(BlacklistEntry)
-class BlacklistEntryAdmin(admin.ModelAdmin):
+class BlacklistEntryAdmin(GuardedModelAdmin):
     form = BlacklistEntryForm
     list_display = (
         "id",
@@ -397,7 +398,7 @@ class RiskSettingsForm(forms.ModelForm):
 
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(admin.ModelAdmin):
+class RiskSettingsAdmin(GuardedModelAdmin):
     form = RiskSettingsForm
     list_display = ("program", "threshold", "enabled", "evaluable", "updated_at")
     list_filter = ("enabled",)
@@ -454,7 +455,7 @@ class ExemptionGrantForm(forms.ModelForm):
 
 
 @admin.register(RiskExemption)
-class RiskExemptionAdmin(admin.ModelAdmin):
+class RiskExemptionAdmin(GuardedModelAdmin):
     list_display = (
         "user_id_public",
         "program",
@@ -606,7 +607,7 @@ OUTCOME_COLOURS = {
 
 
 @admin.register(Screening)
-class ScreeningAdmin(admin.ModelAdmin):
+class ScreeningAdmin(GuardedModelAdmin):
     """Read-only: what each screening saw and decided."""
 
     list_display = (

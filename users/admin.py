@@ -40,6 +40,7 @@ from core.admin_utils import (
     EMPTY,
     BulkOutcome,
     EstimatedCountPaginator,
+    GuardedModelAdmin,
     ReadOnlyInline,
     ReasonForm,
     SearchOrderingChangeList,
@@ -590,7 +591,8 @@ class NoteForm(forms.Form):
 
 
 @admin.register(AccountHolder)
-class AccountHolderAdmin(admin.ModelAdmin):
+class AccountHolderAdmin(GuardedModelAdmin):
+    secret_fields = ("password",)
     list_display = (
         "public_id",
         "program",
@@ -1142,7 +1144,7 @@ def confirmation_page(
 
 
 @admin.register(PendingUpdate)
-class PendingUpdateAdmin(admin.ModelAdmin):
+class PendingUpdateAdmin(GuardedModelAdmin):
     list_display = (
         "public_id",
         "user_link",
