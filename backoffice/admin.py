@@ -3,11 +3,14 @@
 Django's own `UserAdmin` and `GroupAdmin` are re-registered on `GuardedAdminMixin`, so their
 changelists accept only their declared filters, and the password hash never reaches a page:
 it is deferred out of the queries and has no form field. The change page links to Django's
-password-change form instead of showing the hash's algorithm, salt and prefix.
+password-change form instead of showing the hash's algorithm, salt and prefix. django-axes'
+login-attempt pages (the admin login throttle) get the same base.
 """
 
 from __future__ import annotations
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
@@ -48,3 +51,25 @@ admin.site.unregister(User)
 admin.site.register(User, OperatorAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, OperatorGroupAdmin)
+
+
+class AccessAttemptAdmin(GuardedAdminMixin, axes_admin.AccessAttemptAdmin):
+    pass
+
+
+class AccessLogAdmin(GuardedAdminMixin, axes_admin.AccessLogAdmin):
+    pass
+
+
+class AccessFailureLogAdmin(GuardedAdminMixin, axes_admin.AccessFailureLogAdmin):
+    pass
+
+
+for _model, _admin in (
+    (AccessAttempt, AccessAttemptAdmin),
+    (AccessLog, AccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _admin)
