@@ -11,7 +11,6 @@ one list-version bump, so a million rows load in minutes and a failure keeps ear
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.csv_cells import csv_lines, restore_cell
 from enumerations.catalog import Catalog, get_catalog
 from programs.models import Program
 from risk.matching import index_keys, index_rows
@@ -235,7 +235,8 @@ def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
         if len(cells) != len(header):
             yield line, {"__shape__": f"{len(cells)} columns, expected {len(header)}"}
             continue
-        yield line, dict(zip(header, cells, strict=True))
+        # the quote our export puts before formula-like cells comes off again (core.csv_cells)
+        yield line, dict(zip(header, map(restore_cell, cells), strict=True))
 
 
 def import_rows(
@@ -417,20 +418,11 @@ def _bulk_insert(entries: list[BlacklistEntry]) -> None:
 
 
 def export_csv(entries: Iterable[BlacklistEntry]) -> Iterator[str]:
-    """CSV lines (header first) in the import format, for the admin's export."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(COLUMNS)
-    yield flush()
-    for entry in entries:
-        writer.writerow(
+    """CSV lines (header first) in the import format, for the admin's export; formula-like
+    cells get a leading `'` (core.csv_cells), which `read_csv` strips again."""
+    return csv_lines(
+        COLUMNS,
+        (
             [
                 entry.entity_attribute,
                 entry.value,
@@ -439,5 +431,6 @@ def export_csv(entries: Iterable[BlacklistEntry]) -> Iterator[str]:
                 "" if entry.weight is None else entry.weight,
                 entry.reason,
             ]
-        )
-        yield flush()
+            for entry in entries
+        ),
+    )
