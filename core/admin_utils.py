@@ -287,7 +287,7 @@ BADGE_COLOURS = {
 }
 
 
-def badge(text: str, colour: str) -> SafeString:
+def badge(text: str | SafeString, colour: str) -> SafeString:
     background, foreground = BADGE_COLOURS.get(colour, BADGE_COLOURS["grey"])
     return format_html(
         '<span class="badge badge-{}" style="background:{};color:{};padding:1px 7px;'

@@ -32,8 +32,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from backoffice.groups import PERM_CHANGE_STATUS, PERM_LOCK, PERM_REVIEW
 from core.admin_utils import (
@@ -291,12 +291,17 @@ RISK_COLOURS: dict[str, str] = {
 KYC_COLOURS: dict[str, str] = {KycSubStatus.APPROVED: "green", KycSubStatus.REJECTED: "red"}
 
 
+def breakable(value: str) -> SafeString:
+    """`pending_document_submission` that may wrap after its underscores (narrow columns)."""
+    return mark_safe("_<wbr>".join(escape(part) for part in value.split("_")))  # noqa: S308
+
+
 def status_badge(user: AccountHolder) -> SafeString:
-    return badge(user.status, STATUS_COLOURS.get(user.status, "grey"))
+    return badge(breakable(user.status), STATUS_COLOURS.get(user.status, "grey"))
 
 
 def kyc_badge(user: AccountHolder) -> SafeString:
-    return badge(user.kyc_sub_status, KYC_COLOURS.get(user.kyc_sub_status, "blue"))
+    return badge(breakable(user.kyc_sub_status), KYC_COLOURS.get(user.kyc_sub_status, "blue"))
 
 
 def risk_badge(user: AccountHolder) -> SafeString:
