@@ -7,15 +7,16 @@ paginator estimates instead of `COUNT(*)`, and inlines show a bounded number of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import F, QuerySet
@@ -358,6 +359,102 @@ class BulkOutcome:
         else:
             level = messages.SUCCESS
         messages.add_message(request, level, self.message())
+
+
+# Bulk actions act on at most this many rows at once: each is its own transaction with its
+# own result, and "select all 1 000 000" must not lock a table for minutes.
+MAX_BULK = 500
+
+BULK_REFUSALS = (ApiError, ValidationError, PermissionDenied)
+
+
+def confirmation_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    action: str,
+    title: str,
+    form: forms.Form,
+    rows: Iterable[tuple[Any, ...]],
+    headers: Sequence[str],
+) -> TemplateResponse:
+    """The intermediate page of a bulk action: the selection, and a form asking for a reason.
+
+    It posts back to the changelist with the action, the selected ids and `confirm=yes`, the
+    way Django's own delete confirmation does.
+    """
+    rows = list(rows)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "action": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "rows": [row[1:] for row in rows],
+        "selected": [row[0] for row in rows],
+        "headers": headers,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)
+
+
+def reasoned_bulk_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: str,
+    verb: str,
+    headers: Sequence[str],
+    row: Callable[[Any], tuple[Any, ...]],
+    ident: Callable[[Any], str],
+    apply: Callable[[Any, str], str | None],
+    max_rows: int = MAX_BULK,
+    noun: str = "",
+) -> HttpResponse | None:
+    """The one reasoned bulk action: cap, reason + confirmation page, then a per-row result.
+
+    - more than `max_rows` selected: an error message, nothing done;
+    - first POST: the confirmation page listing `row(item)` (its first element is the pk);
+    - confirmed with a reason: `apply(item, reason)` per item, each its own service call —
+      `None` means done, a string means unchanged (why), an `ApiError` / `ValidationError` /
+      `PermissionDenied` means refused (the service's words); one message reports them all.
+    """
+    items = list(queryset[: max_rows + 1])
+    if len(items) > max_rows:
+        what = f" {noun}" if noun else ""
+        model_admin.message_user(
+            request,
+            f"Select at most {max_rows}{what} at a time (narrow the list with filters).",
+            messages.ERROR,
+        )
+        return None
+    confirmed = request.POST.get("confirm") == "yes"
+    form = ReasonForm(request.POST if confirmed else None)
+    if not (confirmed and form.is_valid()):
+        return confirmation_page(
+            model_admin,
+            request,
+            action=action,
+            title=title,
+            form=form,
+            rows=[row(item) for item in items],
+            headers=headers,
+        )
+    outcome = BulkOutcome(verb)
+    for item in items:
+        try:
+            unchanged = apply(item, form.cleaned_data["reason"])
+        except BULK_REFUSALS as exc:
+            outcome.refused.append((ident(item), refusal_text(exc)))
+        else:
+            if unchanged is None:
+                outcome.done.append(ident(item))
+            else:
+                outcome.unchanged.append((ident(item), unchanged))
+    outcome.report(request)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,18 +16,15 @@ Design decisions:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -38,7 +35,7 @@ from django.utils.safestring import SafeString, mark_safe
 from backoffice.groups import PERM_CHANGE_STATUS, PERM_LOCK, PERM_REVIEW
 from core.admin_utils import (
     EMPTY,
-    BulkOutcome,
+    MAX_BULK,
     EstimatedCountPaginator,
     GuardedModelAdmin,
     ReadOnlyInline,
@@ -49,10 +46,10 @@ from core.admin_utils import (
     mask_mobile,
     mask_name,
     mask_tail,
+    reasoned_bulk_action,
     refusal_text,
 )
 from core.exceptions import ApiError
-from programs.models import Program
 from risk.models import RiskExemption, Screening
 from risk.services import exemption_grant, exemption_revoke, risk_review
 from users import kyc
@@ -78,10 +75,7 @@ from users.models import (
     UserNote,
 )
 from users.pending import pending_update_approve, pending_update_reject
-
-# Bulk actions act on at most this many users at once: each is its own transaction with its
-# own result, and "select all 1 000 000" must not lock a table for minutes.
-MAX_BULK = 500
+from users.selectors import search_users
 
 PERM_ADD_NOTE = "users.add_usernote"
 
@@ -154,88 +148,11 @@ def operator_status_change(
 # Search: each kind of term goes to its own index
 # ---------------------------------------------------------------------------------------------
 
-HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,}$")
-SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer")
-
 SEARCH_HELP = (
     "Exact match: user id, email (any case), mobile (with or without country code), "
     "first or last name or “first last”, client reference or customer id. "
     "Narrow with a prefix: id:, email:, mobile:, name:, ref:, customer:."
 )
-
-
-def _name_q(term: str, program_ids: Callable[[], Sequence[int]]) -> Q:
-    words = term.lower().split()
-    if len(words) == 1:
-        names = Q(_last_lower=words[0]) | Q(_first_lower=words[0])
-    else:
-        names = Q(_first_lower=words[0], _last_lower=" ".join(words[1:])) | Q(
-            _last_lower=" ".join(words)
-        )
-    # The name indexes lead with the program (users.filters.POSTGRES_SEARCH_INDEXES); naming
-    # every program lets a search across programs use them too, one index descent per program.
-    return Q(program_id__in=program_ids()) & names
-
-
-def _mobile_q(term: str) -> Q:
-    digits = re.sub(r"\D", "", term)
-    q = Q(mobile=digits)
-    # "+65 9123 4567" / "6591234567": calling codes are 1-3 digits
-    for split in range(1, 4):
-        if len(digits) > split + 3:
-            q |= Q(mobile_country_code=digits[:split], mobile=digits[split:])
-    return q
-
-
-def _reference_q(term: str) -> Q:
-    return Q(customer_id=term) | Q(client_ref_id=term)
-
-
-def user_search_q(term: str, *, program_ids: Callable[[], Sequence[int]]) -> Q:
-    """The condition for one search box entry; every branch is an equality on an indexed column.
-
-    `program_ids` gives every program's id; it is called only when the term is a name.
-
-    Equalities (not `LIKE '%x%'`) so that at a million rows each branch is an index look-up and
-    their OR a bitmap OR, never a table scan.
-    """
-    term = term.strip()
-    prefix, sep, rest = term.partition(":")
-    if sep and prefix.lower() in SEARCH_PREFIXES and rest.strip():
-        kind, value = prefix.lower(), rest.strip()
-        return {
-            "id": lambda: Q(public_id=value.lower()),
-            "email": lambda: Q(_email_lower=value.lower()),
-            "mobile": lambda: _mobile_q(value),
-            "name": lambda: _name_q(value, program_ids),
-            "ref": lambda: Q(client_ref_id=value),
-            "customer": lambda: Q(customer_id=value),
-        }[kind]()
-    if "@" in term:
-        return Q(_email_lower=term.lower())
-    if HEX_ID.match(term):
-        return Q(public_id=term.lower()) | _reference_q(term)
-    if PHONE.match(term):
-        return _mobile_q(term) | _reference_q(term)
-    if any(ch.isdigit() for ch in term):
-        # names hold no digits (SPEC §6): only the references, each an index look-up
-        return _reference_q(term)
-    return _reference_q(term) | _name_q(term, program_ids)
-
-
-def search_users(queryset: QuerySet[AccountHolder], term: str) -> QuerySet[AccountHolder]:
-
-    def program_ids() -> list[int]:
-        # programs are few (tenants); read only when the term is searched as a name
-        return list(Program.objects.order_by("pk").values_list("pk", flat=True))
-
-    # the aliases are the indexed expressions (`Lower("email")`), not selected columns
-    return queryset.alias(
-        _email_lower=Lower("email"),
-        _first_lower=Lower("first_name"),
-        _last_lower=Lower("last_name"),
-    ).filter(user_search_q(term, program_ids=program_ids))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -813,43 +730,27 @@ class AccountHolderAdmin(GuardedModelAdmin):
         to_status: str,
         verb: str,
     ) -> HttpResponse | None:
-        users = list(queryset.select_related("program")[: MAX_BULK + 1])
-        if len(users) > MAX_BULK:
-            self.message_user(
-                request,
-                f"Select at most {MAX_BULK} users at a time (narrow the list with filters).",
-                messages.ERROR,
-            )
+        operator = operator_of(request)
+
+        def apply(user: AccountHolder, reason: str) -> str | None:
+            if user.status == to_status:
+                return f"already {to_status}"
+            operator_status_change(user=user, to_status=to_status, operator=operator, reason=reason)
             return None
-        confirmed = request.POST.get("confirm") == "yes"
-        form = ReasonForm(request.POST if confirmed else None)
-        if confirmed and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            outcome = BulkOutcome(verb)
-            for user in users:
-                if user.status == to_status:
-                    outcome.unchanged.append((user.public_id, f"already {to_status}"))
-                    continue
-                try:
-                    operator_status_change(
-                        user=user, to_status=to_status, operator=operator_of(request), reason=reason
-                    )
-                except (ApiError, ValidationError, PermissionDenied) as exc:
-                    outcome.refused.append((user.public_id, refusal_text(exc)))
-                else:
-                    outcome.done.append(user.public_id)
-            outcome.report(request)
-            return None
-        return confirmation_page(
+
+        return reasoned_bulk_action(
             self,
             request,
+            queryset.select_related("program"),
             action=action,
             title=f"{BULK_TITLES[action]}: give a reason",
-            form=form,
-            rows=[
-                (u.pk, u.public_id, mask_name(u.first_name, u.last_name), u.status) for u in users
-            ],
+            verb=verb,
             headers=("user", "name", "current status"),
+            row=lambda u: (u.pk, u.public_id, mask_name(u.first_name, u.last_name), u.status),
+            ident=lambda u: u.public_id,
+            apply=apply,
+            max_rows=MAX_BULK,
+            noun="users",
         )
 
     # -- per-user workflows -------------------------------------------------------------------
@@ -1113,36 +1014,6 @@ class AccountHolderAdmin(GuardedModelAdmin):
         )
 
 
-def confirmation_page(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    *,
-    action: str,
-    title: str,
-    form: forms.Form,
-    rows: Iterable[tuple[Any, ...]],
-    headers: Sequence[str],
-) -> TemplateResponse:
-    """The intermediate page of a bulk action: the selection, and a form asking for a reason.
-
-    It posts back to the changelist with the action, the selected ids and `confirm=yes`, the
-    way Django's own delete confirmation does.
-    """
-    rows = list(rows)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": title,
-        "action": action,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "rows": [row[1:] for row in rows],
-        "selected": [row[0] for row in rows],
-        "headers": headers,
-        "form": form,
-    }
-    return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)
-
-
 # ---------------------------------------------------------------------------------------------
 # Pending updates: the review queue of verified email / mobile changes
 # ---------------------------------------------------------------------------------------------
@@ -1225,47 +1096,32 @@ class PendingUpdateAdmin(GuardedModelAdmin):
     def _decide(
         self, request: HttpRequest, queryset: QuerySet[PendingUpdate], action: str, *, approve: bool
     ) -> HttpResponse | None:
-        pendings = list(queryset.select_related("user")[: MAX_BULK + 1])
-        if len(pendings) > MAX_BULK:
-            self.message_user(request, f"Select at most {MAX_BULK} at a time.", messages.ERROR)
+        decide = pending_update_approve if approve else pending_update_reject
+        operator = operator_of(request)
+
+        def apply(pending: PendingUpdate, reason: str) -> str | None:
+            if pending.status != PendingUpdateStatus.PENDING:
+                return f"already {pending.status}"
+            decide(pending=pending, operator=operator, reason=reason)
             return None
-        confirmed = request.POST.get("confirm") == "yes"
-        form = ReasonForm(request.POST if confirmed else None)
-        if confirmed and form.is_valid():
-            decide = pending_update_approve if approve else pending_update_reject
-            outcome = BulkOutcome("approved" if approve else "rejected")
-            for pending in pendings:
-                if pending.status != PendingUpdateStatus.PENDING:
-                    outcome.unchanged.append((pending.public_id, f"already {pending.status}"))
-                    continue
-                try:
-                    decide(
-                        pending=pending,
-                        operator=operator_of(request),
-                        reason=form.cleaned_data["reason"],
-                    )
-                except (ApiError, ValidationError) as exc:
-                    outcome.refused.append((pending.public_id, refusal_text(exc)))
-                else:
-                    outcome.done.append(pending.public_id)
-            outcome.report(request)
-            return None
-        return confirmation_page(
+
+        return reasoned_bulk_action(
             self,
             request,
+            queryset.select_related("user"),
             action=action,
             title=("Approve" if approve else "Reject") + " pending updates: give a reason",
-            form=form,
-            rows=[
-                (
-                    p.pk,
-                    p.public_id,
-                    p.user.public_id,
-                    p.field,
-                    mask_value(p.field, p.value),
-                    p.status,
-                )
-                for p in pendings
-            ],
+            verb="approved" if approve else "rejected",
             headers=("pending update", "user", "field", "value", "status"),
+            row=lambda p: (
+                p.pk,
+                p.public_id,
+                p.user.public_id,
+                p.field,
+                mask_value(p.field, p.value),
+                p.status,
+            ),
+            ident=lambda p: p.public_id,
+            apply=apply,
+            max_rows=MAX_BULK,
         )
