@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from tests.admin.conftest import PASSWORD
@@ -101,10 +102,13 @@ def test_a_threaded_flood_is_locked_without_hashing_each_guess(argon2_calls) -> 
     lock = threading.Lock()
 
     def flood(n: int) -> None:
-        for i in range(per_thread):
-            code = attempt(f"guess-{n}-{i}")
-            with lock:
-                answers.append(code)
+        try:
+            for i in range(per_thread):
+                code = attempt(f"guess-{n}-{i}")
+                with lock:
+                    answers.append(code)
+        finally:
+            connection.close()  # this thread's own connection: the test database is dropped
 
     workers = [threading.Thread(target=flood, args=(n,)) for n in range(threads)]
     for worker in workers:
