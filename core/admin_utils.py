@@ -7,25 +7,132 @@ paginator estimates instead of `COUNT(*)`, and inlines show a bounded number of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import ValidationError
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.exceptions import ApiError
+
+# ---------------------------------------------------------------------------------------------
+# The one base of every admin: declared lookups only, secrets never loaded
+# ---------------------------------------------------------------------------------------------
+
+# What a declared list filter may add to its field path in the query string: Django's own
+# field filters use these (`status__exact`, `program__id__exact`, `created_at__gte`, ...).
+FILTER_SUFFIXES: frozenset[str] = frozenset(
+    {"exact", "isnull", "isempty", "in", "gte", "gt", "lte", "lt", "id", "pk"}
+)
+
+
+def declared_lookup(lookup: str, list_filter: Sequence[Any]) -> bool:
+    """Whether `lookup` is a query-string parameter one of these list filters declares.
+
+    A custom filter declares exactly its `parameter_name`; a field filter its field path,
+    followed only by the comparison suffixes Django's field filters write. Anything else —
+    `password__startswith`, `email__startswith`, `first_name__regex`, a field nobody filters
+    on — is not a filter the page offers.
+    """
+    for item in list_filter:
+        if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+            if lookup == item.parameter_name:
+                return True
+            continue
+        path = item[0] if isinstance(item, list | tuple) else item
+        if not isinstance(path, str):
+            continue
+        if lookup == path:
+            return True
+        head, sep, rest = lookup.partition(path + "__")
+        if not head and sep and all(part in FILTER_SUFFIXES for part in rest.split("__")):
+            return True
+    return False
+
+
+class GuardedAdminMixin:
+    """Closes the changelist's query string to everything the page does not declare.
+
+    Django's default `lookup_allowed` applies any lookup on the model's own fields, so
+    `?password__startswith=<guess>` narrows the list one character at a time until a hash is
+    recovered, and `?email__startswith=` unmasks masked columns. Here only the lookups of
+    `list_filter` pass (search has its own box); anything else answers 400 "invalid filter"
+    without filtering. A NUL in any parameter (PostgreSQL text cannot hold it) is refused the
+    same way instead of failing in the database.
+
+    `secret_fields` (password and secret hashes) are deferred out of every queryset the admin
+    reads and excluded from its forms, so no page can render, filter or post them.
+    """
+
+    secret_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        model_admin = cast(admin.ModelAdmin, self)
+        list_filter = (
+            model_admin.get_list_filter(request) if request is not None else self.list_filter  # type: ignore[attr-defined]
+        )
+        return declared_lookup(lookup, list_filter) and cast(Any, super()).lookup_allowed(
+            lookup, value, request
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = cast(Any, super()).get_queryset(request)
+        return queryset.defer(*self.secret_fields) if self.secret_fields else queryset
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        excluded = cast(Any, super()).get_exclude(request, obj)
+        if not self.secret_fields:
+            return excluded
+        return [*(excluded or ()), *self.secret_fields]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if any("\x00" in key or "\x00" in value for key, value in _params(request)):
+            return self._invalid_filter(request, "a filter value holds a NUL character.")
+        try:
+            return cast(Any, super()).changelist_view(request, extra_context)
+        except DisallowedModelAdminLookup as exc:
+            return self._invalid_filter(request, f"{exc}.")
+
+    def _invalid_filter(self, request: HttpRequest, detail: str) -> HttpResponse:
+        model_admin = cast(admin.ModelAdmin, self)
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "title": "Invalid filter",
+            "detail": detail,
+        }
+        return TemplateResponse(request, "admin/invalid_filter.html", context, status=400)
+
+
+def _params(request: HttpRequest) -> Iterable[tuple[str, str]]:
+    """The filter parameters; the search box's term is each admin's own (users strip NUL)."""
+    for key, values in request.GET.lists():
+        if key == SEARCH_VAR:
+            continue
+        for value in values:
+            yield key, value
+
+
+class GuardedModelAdmin(GuardedAdminMixin, admin.ModelAdmin):
+    """The base of every `ModelAdmin` of the project (a test iterates the registry)."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Counting without COUNT(*)
@@ -181,7 +288,7 @@ BADGE_COLOURS = {
 }
 
 
-def badge(text: str, colour: str) -> SafeString:
+def badge(text: str | SafeString, colour: str) -> SafeString:
     background, foreground = BADGE_COLOURS.get(colour, BADGE_COLOURS["grey"])
     return format_html(
         '<span class="badge badge-{}" style="background:{};color:{};padding:1px 7px;'
@@ -215,9 +322,10 @@ class ReasonForm(forms.Form):
 
 
 def refusal_text(exc: Exception) -> str:
-    """The service's own words for a refusal (never a stack trace)."""
+    """The service's own words for a refusal (never a stack trace), with the contract's code
+    where there is one: the same code the API answers and `change_user_status` prints."""
     if isinstance(exc, ApiError):
-        return exc.description
+        return f"{exc.description} ({exc.code})"
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc)
@@ -251,6 +359,102 @@ class BulkOutcome:
         else:
             level = messages.SUCCESS
         messages.add_message(request, level, self.message())
+
+
+# Bulk actions act on at most this many rows at once: each is its own transaction with its
+# own result, and "select all 1 000 000" must not lock a table for minutes.
+MAX_BULK = 500
+
+BULK_REFUSALS = (ApiError, ValidationError, PermissionDenied)
+
+
+def confirmation_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    action: str,
+    title: str,
+    form: forms.Form,
+    rows: Iterable[tuple[Any, ...]],
+    headers: Sequence[str],
+) -> TemplateResponse:
+    """The intermediate page of a bulk action: the selection, and a form asking for a reason.
+
+    It posts back to the changelist with the action, the selected ids and `confirm=yes`, the
+    way Django's own delete confirmation does.
+    """
+    rows = list(rows)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "action": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "rows": [row[1:] for row in rows],
+        "selected": [row[0] for row in rows],
+        "headers": headers,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)
+
+
+def reasoned_bulk_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: str,
+    verb: str,
+    headers: Sequence[str],
+    row: Callable[[Any], tuple[Any, ...]],
+    ident: Callable[[Any], str],
+    apply: Callable[[Any, str], str | None],
+    max_rows: int = MAX_BULK,
+    noun: str = "",
+) -> HttpResponse | None:
+    """The one reasoned bulk action: cap, reason + confirmation page, then a per-row result.
+
+    - more than `max_rows` selected: an error message, nothing done;
+    - first POST: the confirmation page listing `row(item)` (its first element is the pk);
+    - confirmed with a reason: `apply(item, reason)` per item, each its own service call —
+      `None` means done, a string means unchanged (why), an `ApiError` / `ValidationError` /
+      `PermissionDenied` means refused (the service's words); one message reports them all.
+    """
+    items = list(queryset[: max_rows + 1])
+    if len(items) > max_rows:
+        what = f" {noun}" if noun else ""
+        model_admin.message_user(
+            request,
+            f"Select at most {max_rows}{what} at a time (narrow the list with filters).",
+            messages.ERROR,
+        )
+        return None
+    confirmed = request.POST.get("confirm") == "yes"
+    form = ReasonForm(request.POST if confirmed else None)
+    if not (confirmed and form.is_valid()):
+        return confirmation_page(
+            model_admin,
+            request,
+            action=action,
+            title=title,
+            form=form,
+            rows=[row(item) for item in items],
+            headers=headers,
+        )
+    outcome = BulkOutcome(verb)
+    for item in items:
+        try:
+            unchanged = apply(item, form.cleaned_data["reason"])
+        except BULK_REFUSALS as exc:
+            outcome.refused.append((ident(item), refusal_text(exc)))
+        else:
+            if unchanged is None:
+                outcome.done.append(ident(item))
+            else:
+                outcome.unchanged.append((ident(item), unchanged))
+    outcome.report(request)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from backoffice.groups import PERM_REVIEW
-from core.admin_utils import ReadOnlyInline, refusal_text
+from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, refusal_text
 from core.exceptions import ApiError
 from documents import services
 from documents.models import Document, KycQueueEntry, KycSubmission, SubmissionState
@@ -57,7 +57,7 @@ def can_decide(request: HttpRequest) -> bool:
     return can_view(request) and request.user.has_perm(PERM_REVIEW)
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyAdmin(GuardedModelAdmin):
     """Seen by whoever may view users; nothing is added, edited or deleted by hand."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:

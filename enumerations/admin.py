@@ -4,12 +4,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core.admin_utils import GuardedModelAdmin
 from enumerations import models as m
 from enumerations.catalog import bump_version
 from enumerations.registry import MODELS
 
 
-class EnumerationAdmin(admin.ModelAdmin):
+class EnumerationAdmin(GuardedModelAdmin):
     """Operators add, rename and deactivate values; deleting is not offered (users hold codes)."""
 
     list_display = ["code", "description", "is_active", "sort_order"]

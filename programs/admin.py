@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from core.admin_utils import GuardedModelAdmin
 from enumerations.catalog import get_catalog
 from enumerations.registry import KINDS
 from programs.models import (
@@ -133,6 +134,10 @@ class ApiClientInline(admin.TabularInline):
     fields = ("client_id", "name", "secret_hint", "methods", "is_active", "last_used_at")
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiClient]:
+        # the secret's hash never leaves the database for an admin page
+        return super().get_queryset(request).defer("secret_hash")
+
     @admin.display(description="methods")
     def methods(self, obj: ApiClient) -> str:
         return ", ".join(obj.allowed_methods) or "all"
@@ -145,7 +150,7 @@ class ApiClientInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(GuardedModelAdmin):
     form = ProgramForm
     list_display = (
         "code",
@@ -260,7 +265,8 @@ class ApiClientChangeForm(forms.ModelForm):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(GuardedModelAdmin):
+    secret_fields = ("secret_hash",)
     form = ApiClientChangeForm
     list_display = (
         "client_id",

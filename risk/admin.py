@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from core.admin_utils import (
     EMPTY,
     EstimatedCountPaginator,
+    GuardedModelAdmin,
     badge,
     mask_email,
     mask_tail,
@@ -140,7 +141,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(BlacklistEntry)
-class BlacklistEntryAdmin(admin.ModelAdmin):
+class BlacklistEntryAdmin(GuardedModelAdmin):
     form = BlacklistEntryForm
     list_display = (
         "id",
@@ -359,7 +360,7 @@ class RiskSettingsForm(forms.ModelForm):
 
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(admin.ModelAdmin):
+class RiskSettingsAdmin(GuardedModelAdmin):
     form = RiskSettingsForm
     list_display = ("program", "threshold", "enabled", "evaluable", "updated_at")
     list_filter = ("enabled",)
@@ -397,7 +398,7 @@ OUTCOME_COLOURS = {
 
 
 @admin.register(Screening)
-class ScreeningAdmin(admin.ModelAdmin):
+class ScreeningAdmin(GuardedModelAdmin):
     """Read-only: what each screening saw and decided."""
 
     list_display = (

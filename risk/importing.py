@@ -10,7 +10,6 @@ one list-version bump, so a million rows load in minutes and a failure keeps ear
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -20,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.csv_cells import csv_lines, restore_cell
 from enumerations.catalog import get_catalog
 from programs.models import Program
 from risk.entries import clean_entry
@@ -80,7 +80,8 @@ def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
         if len(cells) != len(header):
             yield line, {"__shape__": f"{len(cells)} columns, expected {len(header)}"}
             continue
-        yield line, dict(zip(header, cells, strict=True))
+        # the quote our export puts before formula-like cells comes off again (core.csv_cells)
+        yield line, dict(zip(header, map(restore_cell, cells), strict=True))
 
 
 def import_rows(
@@ -255,20 +256,11 @@ def _bulk_insert(entries: list[BlacklistEntry]) -> None:
 
 
 def export_csv(entries: Iterable[BlacklistEntry]) -> Iterator[str]:
-    """CSV lines (header first) in the import format, for the admin's export."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(COLUMNS)
-    yield flush()
-    for entry in entries:
-        writer.writerow(
+    """CSV lines (header first) in the import format, for the admin's export; formula-like
+    cells get a leading `'` (core.csv_cells), which `read_csv` strips again."""
+    return csv_lines(
+        COLUMNS,
+        (
             [
                 entry.entity_attribute,
                 entry.value,
@@ -277,5 +269,6 @@ def export_csv(entries: Iterable[BlacklistEntry]) -> Iterator[str]:
                 "" if entry.weight is None else entry.weight,
                 entry.reason,
             ]
-        )
-        yield flush()
+            for entry in entries
+        ),
+    )

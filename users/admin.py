@@ -16,33 +16,30 @@ Design decisions:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 import users.risk_admin  # noqa: F401  (registers the exemption admin and the preview action)
 from backoffice.groups import PERM_CHANGE_STATUS, PERM_LOCK, PERM_REVIEW
-from core import identifiers
 from core.admin_utils import (
     EMPTY,
-    BulkOutcome,
+    MAX_BULK,
     EstimatedCountPaginator,
+    GuardedModelAdmin,
     ReadOnlyInline,
     ReasonForm,
     SearchOrderingChangeList,
@@ -51,14 +48,14 @@ from core.admin_utils import (
     mask_mobile,
     mask_name,
     mask_tail,
+    reasoned_bulk_action,
     refusal_text,
 )
 from core.exceptions import ApiError
-from programs.models import Program
 from risk.models import RiskExemption, Screening
 from users import kyc
 from users.exemptions import exemption_grant, exemption_revoke
-from users.lifecycle import Actor, allowed_targets, user_change_status
+from users.lifecycle import Actor, allowed_targets, user_change_status, user_reactivate
 from users.models import (
     PENDING_STATUSES,
     TERMINAL_STATUSES,
@@ -80,11 +77,7 @@ from users.models import (
 )
 from users.pending import pending_update_approve, pending_update_reject
 from users.screening import risk_review
-from users.services import user_reactivate
-
-# Bulk actions act on at most this many users at once: each is its own transaction with its
-# own result, and "select all 1 000 000" must not lock a table for minutes.
-MAX_BULK = 500
+from users.selectors import search_users
 
 PERM_ADD_NOTE = "users.add_usernote"
 
@@ -128,7 +121,7 @@ def operator_targets(operator: User, user: AccountHolder) -> list[str]:
     ]
 
 
-def change_user_status(
+def operator_status_change(
     *,
     user: AccountHolder,
     to_status: str,
@@ -136,12 +129,12 @@ def change_user_status(
     reason: str,
     sub_status: str | None = None,
 ) -> AccountHolder:
-    """Apply one operator status change through the lifecycle (re-activation with its checks)."""
+    """Apply one operator status change: the role's permission here, every rule of the
+    transition in the lifecycle service (`active` is its re-activation, as for the API)."""
     if not operator_may_move(operator, user.status, to_status):
         raise PermissionDenied(f"Your role may not move a user from {user.status} to {to_status}.")
     actor = Actor(ActorKind.OPERATOR, operator.get_username())
-    if to_status == Status.ACTIVE and user.status in (Status.LOCKED, Status.SUSPENDED):
-        # re-activation refuses risk-flagged users without an exemption (SPEC §4)
+    if to_status == Status.ACTIVE:
         return user_reactivate(user=user, actor=actor, channel=Channel.ADMIN, reason=reason)
     return user_change_status(
         user=user,
@@ -157,90 +150,11 @@ def change_user_status(
 # Search: each kind of term goes to its own index
 # ---------------------------------------------------------------------------------------------
 
-HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,}$")
-SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer")
-
 SEARCH_HELP = (
     "Exact match: user id, email (any case), mobile (with or without country code), "
     "first or last name or “first last”, client reference or customer id. "
     "Narrow with a prefix: id:, email:, mobile:, name:, ref:, customer:."
 )
-
-
-def _name_q(term: str, program_ids: Callable[[], Sequence[int]]) -> Q:
-    words = term.lower().split()
-    if len(words) == 1:
-        names = Q(_last_lower=words[0]) | Q(_first_lower=words[0])
-    else:
-        names = Q(_first_lower=words[0], _last_lower=" ".join(words[1:])) | Q(
-            _last_lower=" ".join(words)
-        )
-    # The name indexes lead with the program (users.filters.POSTGRES_SEARCH_INDEXES); naming
-    # every program lets a search across programs use them too, one index descent per program.
-    return Q(program_id__in=program_ids()) & names
-
-
-def _mobile_q(term: str) -> Q:
-    digits = re.sub(r"\D", "", term)
-    q = Q(mobile=digits)
-    if e164 := identifiers.e164_or_none(digits):
-        q |= Q(mobile_e164=e164)  # the canonical form: a national trunk 0 or not
-    # "+65 9123 4567" / "6591234567": calling codes are 1-3 digits
-    for split in range(1, 4):
-        if len(digits) > split + 3:
-            q |= Q(mobile_country_code=digits[:split], mobile=digits[split:])
-    return q
-
-
-def _reference_q(term: str) -> Q:
-    return Q(customer_id=term) | Q(client_ref_id=term)
-
-
-def user_search_q(term: str, *, program_ids: Callable[[], Sequence[int]]) -> Q:
-    """The condition for one search box entry; every branch is an equality on an indexed column.
-
-    `program_ids` gives every program's id; it is called only when the term is a name.
-
-    Equalities (not `LIKE '%x%'`) so that at a million rows each branch is an index look-up and
-    their OR a bitmap OR, never a table scan.
-    """
-    term = term.strip()
-    prefix, sep, rest = term.partition(":")
-    if sep and prefix.lower() in SEARCH_PREFIXES and rest.strip():
-        kind, value = prefix.lower(), rest.strip()
-        return {
-            "id": lambda: Q(public_id=value.lower()),
-            "email": lambda: Q(email_canonical=identifiers.email_key(value)),
-            "mobile": lambda: _mobile_q(value),
-            "name": lambda: _name_q(value, program_ids),
-            "ref": lambda: Q(client_ref_id=value),
-            "customer": lambda: Q(customer_id=value),
-        }[kind]()
-    if "@" in term:
-        return Q(email_canonical=identifiers.email_key(term))
-    if HEX_ID.match(term):
-        return Q(public_id=term.lower()) | _reference_q(term)
-    if PHONE.match(term):
-        return _mobile_q(term) | _reference_q(term)
-    if any(ch.isdigit() for ch in term):
-        # names hold no digits (SPEC §6): only the references, each an index look-up
-        return _reference_q(term)
-    return _reference_q(term) | _name_q(term, program_ids)
-
-
-def search_users(queryset: QuerySet[AccountHolder], term: str) -> QuerySet[AccountHolder]:
-
-    def program_ids() -> list[int]:
-        # programs are few (tenants); read only when the term is searched as a name
-        return list(Program.objects.order_by("pk").values_list("pk", flat=True))
-
-    # the aliases are the indexed expressions (`Lower("email")`), not selected columns
-    return queryset.alias(
-        _email_lower=Lower("email"),
-        _first_lower=Lower("first_name"),
-        _last_lower=Lower("last_name"),
-    ).filter(user_search_q(term, program_ids=program_ids))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,12 +210,17 @@ RISK_COLOURS: dict[str, str] = {
 KYC_COLOURS: dict[str, str] = {KycSubStatus.APPROVED: "green", KycSubStatus.REJECTED: "red"}
 
 
+def breakable(value: str) -> SafeString:
+    """`pending_document_submission` that may wrap after its underscores (narrow columns)."""
+    return mark_safe("_<wbr>".join(escape(part) for part in value.split("_")))  # noqa: S308
+
+
 def status_badge(user: AccountHolder) -> SafeString:
-    return badge(user.status, STATUS_COLOURS.get(user.status, "grey"))
+    return badge(breakable(user.status), STATUS_COLOURS.get(user.status, "grey"))
 
 
 def kyc_badge(user: AccountHolder) -> SafeString:
-    return badge(user.kyc_sub_status, KYC_COLOURS.get(user.kyc_sub_status, "blue"))
+    return badge(breakable(user.kyc_sub_status), KYC_COLOURS.get(user.kyc_sub_status, "blue"))
 
 
 def risk_badge(user: AccountHolder) -> SafeString:
@@ -595,7 +514,8 @@ class NoteForm(forms.Form):
 
 
 @admin.register(AccountHolder)
-class AccountHolderAdmin(admin.ModelAdmin):
+class AccountHolderAdmin(GuardedModelAdmin):
+    secret_fields = ("password",)
     list_display = (
         "public_id",
         "program",
@@ -813,43 +733,27 @@ class AccountHolderAdmin(admin.ModelAdmin):
         to_status: str,
         verb: str,
     ) -> HttpResponse | None:
-        users = list(queryset.select_related("program")[: MAX_BULK + 1])
-        if len(users) > MAX_BULK:
-            self.message_user(
-                request,
-                f"Select at most {MAX_BULK} users at a time (narrow the list with filters).",
-                messages.ERROR,
-            )
+        operator = operator_of(request)
+
+        def apply(user: AccountHolder, reason: str) -> str | None:
+            if user.status == to_status:
+                return f"already {to_status}"
+            operator_status_change(user=user, to_status=to_status, operator=operator, reason=reason)
             return None
-        confirmed = request.POST.get("confirm") == "yes"
-        form = ReasonForm(request.POST if confirmed else None)
-        if confirmed and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            outcome = BulkOutcome(verb)
-            for user in users:
-                if user.status == to_status:
-                    outcome.unchanged.append((user.public_id, f"already {to_status}"))
-                    continue
-                try:
-                    change_user_status(
-                        user=user, to_status=to_status, operator=operator_of(request), reason=reason
-                    )
-                except (ApiError, ValidationError, PermissionDenied) as exc:
-                    outcome.refused.append((user.public_id, refusal_text(exc)))
-                else:
-                    outcome.done.append(user.public_id)
-            outcome.report(request)
-            return None
-        return confirmation_page(
+
+        return reasoned_bulk_action(
             self,
             request,
+            queryset.select_related("program"),
             action=action,
             title=f"{BULK_TITLES[action]}: give a reason",
-            form=form,
-            rows=[
-                (u.pk, u.public_id, mask_name(u.first_name, u.last_name), u.status) for u in users
-            ],
+            verb=verb,
             headers=("user", "name", "current status"),
+            row=lambda u: (u.pk, u.public_id, mask_name(u.first_name, u.last_name), u.status),
+            ident=lambda u: u.public_id,
+            apply=apply,
+            max_rows=MAX_BULK,
+            noun="users",
         )
 
     # -- per-user workflows -------------------------------------------------------------------
@@ -970,7 +874,7 @@ class AccountHolderAdmin(admin.ModelAdmin):
             before = u.status
             if data["to_status"] not in operator_targets(operator, u):
                 raise ValidationError(f"{before} → {data['to_status']} is not offered.")
-            change_user_status(
+            operator_status_change(
                 user=u,
                 to_status=data["to_status"],
                 operator=operator,
@@ -1113,43 +1017,13 @@ class AccountHolderAdmin(admin.ModelAdmin):
         )
 
 
-def confirmation_page(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    *,
-    action: str,
-    title: str,
-    form: forms.Form,
-    rows: Iterable[tuple[Any, ...]],
-    headers: Sequence[str],
-) -> TemplateResponse:
-    """The intermediate page of a bulk action: the selection, and a form asking for a reason.
-
-    It posts back to the changelist with the action, the selected ids and `confirm=yes`, the
-    way Django's own delete confirmation does.
-    """
-    rows = list(rows)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": title,
-        "action": action,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "rows": [row[1:] for row in rows],
-        "selected": [row[0] for row in rows],
-        "headers": headers,
-        "form": form,
-    }
-    return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)
-
-
 # ---------------------------------------------------------------------------------------------
 # Pending updates: the review queue of verified email / mobile changes
 # ---------------------------------------------------------------------------------------------
 
 
 @admin.register(PendingUpdate)
-class PendingUpdateAdmin(admin.ModelAdmin):
+class PendingUpdateAdmin(GuardedModelAdmin):
     list_display = (
         "public_id",
         "user_link",
@@ -1225,47 +1099,32 @@ class PendingUpdateAdmin(admin.ModelAdmin):
     def _decide(
         self, request: HttpRequest, queryset: QuerySet[PendingUpdate], action: str, *, approve: bool
     ) -> HttpResponse | None:
-        pendings = list(queryset.select_related("user")[: MAX_BULK + 1])
-        if len(pendings) > MAX_BULK:
-            self.message_user(request, f"Select at most {MAX_BULK} at a time.", messages.ERROR)
+        decide = pending_update_approve if approve else pending_update_reject
+        operator = operator_of(request)
+
+        def apply(pending: PendingUpdate, reason: str) -> str | None:
+            if pending.status != PendingUpdateStatus.PENDING:
+                return f"already {pending.status}"
+            decide(pending=pending, operator=operator, reason=reason)
             return None
-        confirmed = request.POST.get("confirm") == "yes"
-        form = ReasonForm(request.POST if confirmed else None)
-        if confirmed and form.is_valid():
-            decide = pending_update_approve if approve else pending_update_reject
-            outcome = BulkOutcome("approved" if approve else "rejected")
-            for pending in pendings:
-                if pending.status != PendingUpdateStatus.PENDING:
-                    outcome.unchanged.append((pending.public_id, f"already {pending.status}"))
-                    continue
-                try:
-                    decide(
-                        pending=pending,
-                        operator=operator_of(request),
-                        reason=form.cleaned_data["reason"],
-                    )
-                except (ApiError, ValidationError) as exc:
-                    outcome.refused.append((pending.public_id, refusal_text(exc)))
-                else:
-                    outcome.done.append(pending.public_id)
-            outcome.report(request)
-            return None
-        return confirmation_page(
+
+        return reasoned_bulk_action(
             self,
             request,
+            queryset.select_related("user"),
             action=action,
             title=("Approve" if approve else "Reject") + " pending updates: give a reason",
-            form=form,
-            rows=[
-                (
-                    p.pk,
-                    p.public_id,
-                    p.user.public_id,
-                    p.field,
-                    mask_value(p.field, p.value),
-                    p.status,
-                )
-                for p in pendings
-            ],
+            verb="approved" if approve else "rejected",
             headers=("pending update", "user", "field", "value", "status"),
+            row=lambda p: (
+                p.pk,
+                p.public_id,
+                p.user.public_id,
+                p.field,
+                mask_value(p.field, p.value),
+                p.status,
+            ),
+            ident=lambda p: p.public_id,
+            apply=apply,
+            max_rows=MAX_BULK,
         )

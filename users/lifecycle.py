@@ -3,9 +3,13 @@ that changes a user's status.
 
 Everything that changes a status — v1 re-activation and DELETE, the admin's actions, the risk
 engine, the `change_user_status` command — goes through `user_change_status`, which checks the
-table, records a `StatusChange` row and a `status_changed` audit event, and keeps the
-identification rows' `holder_live` copy in step so that a terminal user's email, mobile and id
-numbers are free for reuse at once.
+table and every guard of a transition, records a `StatusChange` row and a `status_changed`
+audit event, and keeps the identification rows' `holder_live` copy in step so that a terminal
+user's email, mobile and id numbers are free for reuse at once.
+
+One door per rule: the guards live here and nowhere else. Re-activation — the API's `POST`
+with only the id, the admin's `reactivate_users` action and status form, and
+`change_user_status ID active` — is `user_reactivate`, so all three answer alike.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from django.utils import timezone
 
 from core import error_codes
 from core.exceptions import ApiError
-from users import audit
+from users import audit, exemptions
 from users.models import (
     PENDING_STATUSES,
     TERMINAL_STATUSES,
@@ -27,6 +31,7 @@ from users.models import (
     ActorKind,
     EventType,
     Identification,
+    RiskStatus,
     Status,
     StatusChange,
     SubStatus,
@@ -142,6 +147,12 @@ def allowed_targets(status: str, actor_kind: str) -> list[str]:
     return targets
 
 
+# Re-activation from these statuses is refused while the user is risk-flagged (SPEC §4)
+# unless an operator's exemption holds.
+REACTIVATED_FROM: frozenset[str] = frozenset({Status.LOCKED, Status.SUSPENDED})
+RISK_FLAGGED: frozenset[str] = frozenset({RiskStatus.PENDING, RiskStatus.REJECTED})
+
+
 def transition_error(from_status: str, to_status: str) -> ApiError:
     return ApiError(
         error_codes.USER_STATUS_TRANSITION_NOT_ALLOWED,
@@ -164,7 +175,9 @@ def user_change_status(
     The row is locked and its status re-read first, so two concurrent changes are decided
     one after the other on the real current status. Raises
     `400 resource_user_status_transition_not_allowed` for anything the table does not list
-    (including a change to the status the user already has).
+    (including a change to the status the user already has), and
+    `400 unsuspend_flagged_user_not_allowed` for re-activating a risk-flagged user
+    (`PENDING`/`REJECTED`) that holds no unexpired exemption — whoever asks.
     """
     if to_status not in Status.values:
         raise transition_error(user.status, to_status)
@@ -175,12 +188,19 @@ def user_change_status(
     current = (
         AccountHolder.objects.select_for_update()
         .filter(pk=user.pk)
-        .values("status", "sub_status", "row_version")
+        .values("status", "sub_status", "risk_status", "row_version")
         .get()
     )
     from_status, from_sub_status = current["status"], current["sub_status"]
     if not is_allowed(from_status, to_status, actor.kind):
         raise transition_error(from_status, to_status)
+    if (
+        to_status == Status.ACTIVE
+        and from_status in REACTIVATED_FROM
+        and current["risk_status"] in RISK_FLAGGED
+        and not exemptions.has_active_exemption(user)
+    ):
+        raise ApiError(error_codes.UNSUSPEND_FLAGGED_USER_NOT_ALLOWED)
 
     now = timezone.now()
     AccountHolder.objects.filter(pk=user.pk).update(
@@ -226,6 +246,42 @@ def user_change_status(
     user.updated_at = now
     user.row_version = current["row_version"] + 1
     return user
+
+
+@transaction.atomic
+def user_reactivate(
+    *, user: AccountHolder, actor: Actor, channel: str, reason: str = ""
+) -> AccountHolder:
+    """SPEC §4 re-activation, the same for every caller (API, admin, command).
+
+    - `active`: nothing changes (idempotent), flagged or not;
+    - a terminal status: `400 resource_user_reactivation_not_allowed`;
+    - anything else goes through `user_change_status`: `locked` / `suspended` → `active`
+      unless risk-flagged without an exemption (`400 unsuspend_flagged_user_not_allowed`);
+      a status the table does not let this actor re-activate (the API and a pending user)
+      `400 resource_user_status_transition_not_allowed`.
+    """
+    # Lock and re-read: two simultaneous re-activations are judged one after the other,
+    # so the second sees `active` and answers unchanged, as it would sequentially.
+    current = (
+        AccountHolder.objects.select_for_update()
+        .filter(pk=user.pk)
+        .values("status", "sub_status", "risk_status", "row_version")
+        .get()
+    )
+    for name, value in current.items():
+        setattr(user, name, value)
+    if user.status == Status.ACTIVE:
+        return user
+    if user.status in TERMINAL_STATUSES:
+        raise ApiError(error_codes.USER_REACTIVATION_NOT_ALLOWED, params={"status": user.status})
+    return user_change_status(
+        user=user,
+        to_status=Status.ACTIVE,
+        actor=actor,
+        channel=channel,
+        reason=reason or "re-activated",
+    )
 
 
 def _cached_identifications(user: AccountHolder) -> list[Identification]:

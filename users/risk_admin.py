@@ -8,13 +8,11 @@ a site-wide action disabled everywhere else (Django's documented opt-in by name)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -24,10 +22,10 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from core.admin_utils import (
-    BulkOutcome,
     EstimatedCountPaginator,
-    ReasonForm,
+    GuardedModelAdmin,
     badge,
+    reasoned_bulk_action,
     refusal_text,
 )
 from risk.admin import masked_value
@@ -105,7 +103,7 @@ class ExemptionGrantForm(forms.ModelForm):
 
 
 @admin.register(RiskExemption)
-class RiskExemptionAdmin(admin.ModelAdmin):
+class RiskExemptionAdmin(GuardedModelAdmin):
     list_display = (
         "user_id_public",
         "program",
@@ -179,67 +177,33 @@ class RiskExemptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected exemptions", permissions=["change"])
     def revoke_exemptions(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        selected = list(queryset.select_related("user"))
-        form = ReasonForm(request.POST if request.POST.get("confirm") == "yes" else None)
-        if not form.is_bound or not form.is_valid():
-            return _confirmation_page(
-                self,
-                request,
-                action="revoke_exemptions",
-                title="Revoke risk exemptions",
-                form=form,
-                rows=[
-                    (
-                        e.pk,
-                        e.user.public_id,
-                        f"{e.expires_at:%Y-%m-%d %H:%M}",
-                        e.end_cause or "open",
-                    )
-                    for e in selected
-                ],
-                headers=("user", "expires", "state"),
-            )
-        outcome = BulkOutcome(verb="revoked")
-        for exemption in selected:
+        def apply(exemption: RiskExemption, reason: str) -> str | None:
             try:
-                exemption_revoke(
-                    exemption=exemption,
-                    by=request.user,  # type: ignore[arg-type]
-                    reason=form.cleaned_data["reason"],
-                )
-                outcome.done.append(exemption.user.public_id)
+                exemption_revoke(exemption=exemption, by=request.user, reason=reason)  # type: ignore[arg-type]
             except ValidationError as exc:
-                outcome.unchanged.append((exemption.user.public_id, refusal_text(exc)))
-        outcome.report(request)
-        return None
+                return refusal_text(exc)  # already ended: unchanged
+            return None
+
+        return reasoned_bulk_action(
+            self,
+            request,
+            queryset.select_related("user"),
+            action="revoke_exemptions",
+            title="Revoke risk exemptions",
+            verb="revoked",
+            headers=("user", "expires", "state"),
+            row=lambda e: (
+                e.pk,
+                e.user.public_id,
+                f"{e.expires_at:%Y-%m-%d %H:%M}",
+                e.end_cause or "open",
+            ),
+            ident=lambda e: e.user.public_id,
+            apply=apply,
+        )
 
 
 def _state(exemption: RiskExemption) -> str:
     if exemption.ended_at is not None:
         return f"ended ({exemption.end_cause})"
     return "expired" if exemption.expires_at <= timezone.now() else "active"
-
-
-def _confirmation_page(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    *,
-    action: str,
-    title: str,
-    form: forms.Form,
-    rows: Iterable[tuple[Any, ...]],
-    headers: tuple[str, ...],
-) -> TemplateResponse:
-    rows = list(rows)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": title,
-        "action": action,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "rows": [row[1:] for row in rows],
-        "selected": [row[0] for row in rows],
-        "headers": headers,
-        "form": form,
-    }
-    return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)

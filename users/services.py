@@ -33,6 +33,7 @@ from users.lifecycle import (
     INITIAL_STATUSES,
     Actor,
     user_change_status,
+    user_reactivate,
 )
 from users.models import (
     TERMINAL_STATUSES,
@@ -685,43 +686,8 @@ def _identification(
 
 
 # --- re-activation and de-activation --------------------------------------------------------
-
-
-@transaction.atomic
-def user_reactivate(
-    *, user: AccountHolder, actor: Actor, channel: str, reason: str = ""
-) -> AccountHolder:
-    """SPEC §4 re-activation (`POST /users` with only the id).
-
-    - `active`: nothing changes (idempotent), flagged or not;
-    - a terminal status: `400 resource_user_reactivation_not_allowed`;
-    - `locked` / `suspended`, risk-flagged (`PENDING`/`REJECTED`) without an unexpired
-      exemption: `400 unsuspend_flagged_user_not_allowed`;
-    - `locked` / `suspended` otherwise: → `active`;
-    - any other status: `400 resource_user_status_transition_not_allowed`.
-    """
-    _lock_and_refresh_status(user)
-    if user.status == Status.ACTIVE:
-        return user
-    if user.status in TERMINAL_STATUSES:
-        raise ApiError(error_codes.USER_REACTIVATION_NOT_ALLOWED, params={"status": user.status})
-    if user.status not in (Status.LOCKED, Status.SUSPENDED):
-        raise ApiError(
-            error_codes.USER_STATUS_TRANSITION_NOT_ALLOWED,
-            params={"from": user.status, "to": Status.ACTIVE},
-        )
-    if user.risk_status in (
-        RiskStatus.PENDING,
-        RiskStatus.REJECTED,
-    ) and not exemptions.has_active_exemption(user):
-        raise ApiError(error_codes.UNSUSPEND_FLAGGED_USER_NOT_ALLOWED)
-    return user_change_status(
-        user=user,
-        to_status=Status.ACTIVE,
-        actor=actor,
-        channel=channel,
-        reason=reason or "re-activated",
-    )
+# Re-activation is `users.lifecycle.user_reactivate` (re-exported above): its guards are the
+# lifecycle's, shared with the admin and `change_user_status`.
 
 
 def _lock_and_refresh_status(user: AccountHolder) -> None:

@@ -1,5 +1,6 @@
 """Settings shared by every environment. The one place the environment is read."""
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -33,6 +34,8 @@ INSTALLED_APPS = [
     "risk",
     "documents",
     "apidocs",
+
+    "axes",  # admin login throttle (issue 12): lockout by username + address
     # last: grants the permissions of the apps above to the operator groups after migrate
     "backoffice",
 ]
@@ -46,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: answers a locked-out login with 429 before the view runs
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -265,3 +270,19 @@ LOGGING = {
         "django.db.backends": {"level": "INFO", "propagate": True},
     },
 }
+
+# --- Admin login throttle (django-axes, issue 12 item 6) -------------------------------------
+# AxesStandaloneBackend comes first: a locked-out login is refused before ModelBackend runs
+# Argon2, so a flood of guesses costs the database look-up, not ~200 ms of hashing each.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ONBOARD_ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+# one operator name tried from one address: a guesser cannot lock a colleague out from elsewhere
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ONBOARD_ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# axes would log each failure with the typed username (possibly an e-mail): PII stays out of
+# the logs; the attempts are visible in the admin ("Access attempts") instead
+AXES_VERBOSE = False

@@ -177,3 +177,33 @@ def test_support_does_not_see_compliance_actions(page, live_server, program_a) -
 
     response = page.goto(f"{live_server.url}/admin/users/accountholder/{user.pk}/kyc/")
     assert response is not None and response.status == 403
+
+
+def test_users_changelist_fits_1280_pixels(browser, live_server, program_a) -> None:  # type: ignore[no-untyped-def]
+    """Status, KYC and risk are visible at 1280 x 800 without scrolling sideways."""
+    operator = make_operator("cleo.compliance", COMPLIANCE)
+    richly_recorded_user(program_a)
+    AccountHolderFactory.create_batch(3, program=program_a)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        log_in(page, live_server, operator.username)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "admin-users-1280.png"))
+        for column in ("status_badge", "kyc_badge", "risk_badge"):
+            for cell in (f"th.column-{column}", f"td.field-{column}"):
+                box = page.locator(cell).first.bounding_box()
+                assert box is not None, cell
+                assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, (cell, box)
+                assert box["y"] + box["height"] <= 800, (cell, box)
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= 1280, scroll_width
+        # nor does the table scroll inside its own box
+        results = page.locator("#changelist .results")
+        overflow = results.evaluate("e => e.scrollWidth - e.clientWidth")
+        assert overflow <= 0, overflow
+        # "View site" leads to the landing page at /
+        assert page.locator("#user-tools a", has_text="View site").get_attribute("href") == "/"
+    finally:
+        context.close()

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import AccountHolderFactory
-from users.admin import user_search_q
 from users.models import AccountHolder, KycStatus, KycSubStatus, RiskStatus, Status
+from users.selectors import user_search_q
 
 URL = reverse("admin:users_accountholder_changelist")
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.exceptions import ApiError
-from users.lifecycle import Actor, allowed_targets, user_change_status
+from users.lifecycle import Actor, allowed_targets, user_change_status, user_reactivate
 from users.models import AccountHolder, ActorKind, Channel, Status, SubStatus
 from users.selectors import is_public_id
 
@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = (
         "Change a user's status through the lifecycle service, as an operator at the command "
         "line (actor `cli`): the transition table applies and the change is recorded with "
-        "the reason. Use it for support fixes when the admin is not at hand."
+        "the reason. Use it for support fixes when the admin is not at hand. `active` is the "
+        "re-activation every door shares (a risk-flagged user needs an unexpired exemption); "
+        "a refusal exits non-zero and prints the refusal's code."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -41,22 +43,37 @@ class Command(BaseCommand):
             )
         if not reason:
             raise CommandError("--reason must not be empty.")
+        if status == Status.ACTIVE and sub_status not in (None, SubStatus.ACTIVE):
+            raise CommandError(
+                "--sub-status does not apply to re-activation: an active user's sub-status "
+                "is `active`. Leave it out."
+            )
         user = AccountHolder.objects.filter(public_id=user_id).first()
         if user is None:
             raise CommandError(f"No user {user_id}.")
         before = user.status
+        actor = Actor(ActorKind.CLI, _operator_name())
         try:
-            user_change_status(
-                user=user,
-                to_status=status,
-                actor=Actor(ActorKind.CLI, _operator_name()),
-                channel=Channel.CLI,
-                reason=reason,
-                sub_status=sub_status,
-            )
+            if status == Status.ACTIVE:
+                # the one re-activation (SPEC §4): the API and the admin answer alike
+                user_reactivate(user=user, actor=actor, channel=Channel.CLI, reason=reason)
+            else:
+                user_change_status(
+                    user=user,
+                    to_status=status,
+                    actor=actor,
+                    channel=Channel.CLI,
+                    reason=reason,
+                    sub_status=sub_status,
+                )
         except ApiError as exc:
-            allowed = ", ".join(allowed_targets(before, ActorKind.CLI)) or "none"
-            raise CommandError(f"{exc.description} Allowed from {before}: {allowed}.") from exc
+            allowed = ", ".join(allowed_targets(user.status, ActorKind.CLI)) or "none"
+            raise CommandError(
+                f"{exc.code}: {exc.description} Allowed from {user.status}: {allowed}."
+            ) from exc
+        if user.status == before:
+            self.stdout.write(f"{user_id}: already {before}, nothing changed")
+            return
         self.stdout.write(f"{user_id}: {before} → {user.status} ({user.sub_status})")
 
 
