@@ -28,6 +28,9 @@ from rapidfuzz import fuzz
 from programs.models import Program
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
 from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
+from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
+from risk.names import FULL_NAME, best_name, entry_keys, name_keys
+from risk.phonetics import phonetic, sounds_of
 
 logger = logging.getLogger(__name__)
 
@@ -55,79 +58,6 @@ FUZZY_MIN_SHORT_WORD_RATIO_SAME_SOUND = 80.0
 MIN_KEY_FOR_DELETIONS = 5
 # Safety cap on fuzzy candidates per screening (names that sound alike); logged when hit.
 MAX_FUZZY_CANDIDATES = 2000
-
-
-# --- phonetic key -------------------------------------------------------------------------
-
-# Ordered rewrites of folded (lower-case ASCII) text: spellings of one sound become one letter,
-# covering common transliteration variants (Tchaikovsky / Chaikovsky, Aleksandr / Alexander,
-# Ivanov / Ivanoff, Mohammed / Mohamad / Muhammet).
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"dzh|dj|zh", "j"),
-        (r"chr", "kr"),  # Christina / Kristina
-        (r"tsch|tch|sch|sh|ch|sz|cz", "x"),  # x now stands for the sh sound
-        (r"ph|pf", "f"),
-        (r"th", "t"),
-        (r"kh|gh|ck|q", "k"),
-        (r"c(?=[eiy])", "s"),
-        (r"c", "k"),
-        (r"ts|tz|z", "s"),
-        (r"[vw]", "f"),
-        (r"d", "t"),
-        (r"(?<=.)h", ""),  # Mohammed / Muhamad, Ahmed / Amed
-    )
-)
-
-_VOWELS = re.compile(r"[aeiouy]")
-_REPEATS = re.compile(r"(.)\1+")
-
-
-def _initial_cluster(text: str) -> str:
-    # silent first letters (Knight, Gnome, Pneuma, Wright, Psyche) and initial X = S (Xavier)
-    for prefix in ("kn", "gn", "pn", "wr", "ps"):
-        if text.startswith(prefix):
-            return text[1:]
-    if text.startswith("x"):
-        return "s" + text[1:]
-    return text
-
-
-def phonetic(token: str, *, hard_ch: bool = False) -> str:
-    """A Metaphone-like sound key of one folded token: `mohammed` → `MT`, `alexander` → `ALKSNTR`.
-
-    Vowels after the first letter are dropped and a leading vowel becomes `A`, so vowel
-    spelling variants agree; repeated letters collapse. Digits are kept as they are.
-    `hard_ch` reads `ch` as `k` (Michail, Nicholas) instead of `sh` (Chaikovsky, Gorbachev).
-    """
-    text = _initial_cluster(token)
-    text = text.replace("x", "ks")
-    if hard_ch:
-        text = _SOFT_CH.sub(r"\1k", text)
-    for pattern, replacement in _REWRITES:
-        text = pattern.sub(replacement, text)
-    if not text:
-        return ""
-    first, rest = text[0], text[1:]
-    if _VOWELS.match(first):
-        first = "a"
-    rest = _VOWELS.sub("", rest)
-    return _REPEATS.sub(r"\1", first + rest).upper()
-
-
-# `ch` not part of `sch` / `tch`: the letters whose reading is ambiguous
-_SOFT_CH = re.compile(r"(^|[^st])ch")
-
-
-def sounds_of(word: str) -> tuple[str, ...]:
-    """The word's sound keys: one, or two when `ch` could be read either way."""
-    primary = phonetic(word)
-    if _SOFT_CH.search(word):
-        alternate = phonetic(word, hard_ch=True)
-        if alternate != primary:
-            return (primary, alternate)
-    return (primary,)
 
 
 def _comparable(word: str) -> str:
@@ -301,6 +231,10 @@ class Match:
     weight: int | None
     entry_version: int
     program_scoped: bool
+    # customer.name matches (SPEC §14): the listed name or alias that matched, and the
+    # evidence that strengthened or weakened it (birth date, nationality)
+    matched_name: str | None = None
+    evidence: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -335,7 +269,13 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _match_from(row: tuple[Any, ...], matcher: str, score: float) -> Match:
+def _match_from(
+    row: tuple[Any, ...],
+    matcher: str,
+    score: float,
+    matched_name: str | None = None,
+    evidence: tuple[str, ...] = (),
+) -> Match:
     """A Match from a row of _ENTRY_COLUMNS (in that order)."""
     entry_id, attribute, match, action, weight, version, program_id = row
     return Match(
@@ -348,6 +288,8 @@ def _match_from(row: tuple[Any, ...], matcher: str, score: float) -> Match:
         weight=weight,
         entry_version=version,
         program_scoped=program_id is not None,
+        matched_name=matched_name,
+        evidence=evidence,
     )
 
 
@@ -363,7 +305,14 @@ def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[l
                 wanted[(attribute, MatchType.EXACT, canonical(attribute, item))].add(index)
                 key = folded(attribute, item)
                 if key:
-                    for match in (MatchType.NORMALIZED, MatchType.FUZZY):
+                    # full names reach fuzzy entries through their name keys only, where
+                    # aliases and evidence are weighed (_fuzzy)
+                    tiers = (
+                        (MatchType.NORMALIZED,)
+                        if attribute == FULL_NAME
+                        else (MatchType.NORMALIZED, MatchType.FUZZY)
+                    )
+                    for match in tiers:
                         wanted.setdefault((attribute, match, key), set()).add(index)
 
     results: list[dict[int, Match]] = [{} for _ in cleaned]
@@ -411,6 +360,9 @@ def _fuzzy(
                     continue
                 for key in candidate_keys(item):
                     by_key.setdefault((attribute, key), set()).add((index, item))
+        for item in values.get(FULL_NAME, ()):
+            for key in name_keys(item):
+                by_key.setdefault((FULL_NAME, key), set()).add((index, item))
     if not by_key:
         return
     rows = list(
@@ -425,6 +377,9 @@ def _fuzzy(
             "key",
             "entry__value",
             "entry__value_normalized",
+            "entry__aliases",
+            "entry__birth_dates",
+            "entry__nationalities",
             *(f"entry__{c}" for c in _ENTRY_COLUMNS),
         )
         .order_by()[:MAX_FUZZY_CANDIDATES]
@@ -434,7 +389,8 @@ def _fuzzy(
     # An entry comes back once per key it shares with a screened name: gather the names each
     # entry was found for, then score every (name, entry) pair once.
     found: dict[int, tuple[str, str, tuple[Any, ...], set[tuple[int, str]]]] = {}
-    for key, listed_value, listed_folded, *columns in rows:
+    full_names: dict[int, tuple[list[str], list[str], list[str]]] = {}
+    for key, listed_value, listed_folded, aliases, births, nationalities, *columns in rows:
         entry_id, attribute = columns[0], columns[1]
         screened = by_key.get((attribute, key))
         if not screened:
@@ -443,7 +399,26 @@ def _fuzzy(
             found[entry_id][3].update(screened)
         else:
             found[entry_id] = (listed_value, listed_folded, tuple(columns), set(screened))
+            if attribute == FULL_NAME:
+                full_names[entry_id] = (aliases or [], births or [], nationalities or [])
     for entry_id, (listed_value, listed_folded, columns, screened) in found.items():
+        if entry_id in full_names:
+            aliases, births, nationalities = full_names[entry_id]
+            for index, item in screened:
+                match = _full_name_match(
+                    item,
+                    [listed_value, *aliases],
+                    births,
+                    nationalities,
+                    subjects[index],
+                    columns,
+                )
+                previous = results[index].get(entry_id)
+                if match is not None and (
+                    previous is None or previous.similarity < match.similarity
+                ):
+                    results[index][entry_id] = match
+            continue
         # building a listed name's forms (phonetic keys) costs more than the cheap test
         listed: NameForms | None = None
         for index, item in screened:
@@ -457,6 +432,32 @@ def _fuzzy(
             matched, score = names_match(forms_of[item], listed)
             if matched and (previous is None or previous.similarity < score):
                 results[index][entry_id] = _match_from(columns, "fuzzy", score)
+
+
+def _full_name_match(
+    screened: str,
+    names: Sequence[str],
+    births: Sequence[str],
+    nationalities: Sequence[str],
+    subject: Mapping[str, Sequence[str]],
+    columns: tuple[Any, ...],
+) -> Match | None:
+    """A customer.name match of one screened name against one entry's names, weighed by the
+    subject's birth date and nationality (risk.evidence), or None."""
+    best = best_name(screened, names)
+    if best is None:
+        return None
+    matched_name, comparison = best
+    confidence, evidence = weigh(
+        comparison.score,
+        listed_births=births,
+        listed_nationalities=nationalities,
+        birthdays=subject.get("customer.birthday", ()),
+        nationalities=subject.get("customer.nationality", ()),
+    )
+    if confidence < MIN_FULL_NAME_CONFIDENCE:
+        return None
+    return _match_from(columns, "fuzzy", confidence * 100, matched_name, evidence)
 
 
 def _scope_via_entry(program: Program) -> Q:
@@ -475,6 +476,9 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
     key = folded(entry.entity_attribute, value)
     if entry.match == MatchType.NORMALIZED:
         return key == entry.value_normalized
+    if entry.entity_attribute == FULL_NAME:
+        names = [entry.value, *(entry.aliases or [])]
+        return bool(name_keys(value) & entry_keys(names)) and best_name(value, names) is not None
     if key == entry.value_normalized:
         return True
     if not candidate_keys(value) & candidate_keys(entry.value):
@@ -485,7 +489,10 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
 def index_rows(entries: Iterable[BlacklistEntry]) -> Iterator[tuple[int, str, str]]:
     """(entry id, attribute, key) of the fuzzy entries' index rows (saved entries)."""
     for entry in entries:
-        if entry.match == MatchType.FUZZY:
+        if entry.match == MatchType.FUZZY and entry.entity_attribute == FULL_NAME:
+            for key in sorted(entry_keys([entry.value, *(entry.aliases or [])])):
+                yield entry.pk, entry.entity_attribute, key
+        elif entry.match == MatchType.FUZZY:
             for key in sorted(candidate_keys(entry.value)):
                 yield entry.pk, entry.entity_attribute, key
 
