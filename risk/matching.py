@@ -17,7 +17,6 @@ for the fuzzy candidate keys (none when no name is screened).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,11 +25,11 @@ from django.db.models import Q
 from rapidfuzz import fuzz
 
 from programs.models import Program
-from risk.models import BlacklistEntry, BlacklistToken, MatchType
-from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
 from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
+from risk.models import BlacklistEntry, BlacklistToken, MatchType
 from risk.names import FULL_NAME, best_name, entry_keys, name_keys
-from risk.phonetics import phonetic, sounds_of
+from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
+from risk.phonetics import sounds_of
 
 logger = logging.getLogger(__name__)
 

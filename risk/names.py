@@ -43,39 +43,28 @@ from itertools import combinations
 from anyascii import anyascii
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from risk.phonetics import phonetic, sounds_of
 from risk.normalize import strip_marks
+from risk.phonetics import phonetic, sounds_of
 
 FULL_NAME = "customer.name"
 
 # Titles, honorifics and ranks: dropped before comparing (they are not part of the name).
 TITLES: frozenset[str] = frozenset(
-    """
-    mr mrs ms miss mx mister madam madame mme mlle sir dame lord lady dr doctor prof professor
-    rev reverend fr father sr jr sen senator hon honourable honorable excellency his her
-    shaikh shaykh sheikh sheik shaik cheikh haji hajji hadji hajj alhaj alhaji alhajj hajjah
-    sayyid sayed sayyed syed sayid seyed seyyed sharif mullah mulla maulana mawlana maulvi
-    mawlawi molvi mufti imam qari hafiz ustad ustadh emir amir prince princess king queen
-    general gen colonel col major maj captain capt lieutenant lt brigadier commander cmdr
-    admiral marshal sergeant sgt
-    """.split()
+    ["mr", "mrs", "ms", "miss", "mx", "mister", "madam", "madame", "mme", "mlle", "sir", "dame", "lord", "lady", "dr", "doctor", "prof", "professor", "rev", "reverend", "fr", "father", "sr", "jr", "sen", "senator", "hon", "honourable", "honorable", "excellency", "his", "her", "shaikh", "shaykh", "sheikh", "sheik", "shaik", "cheikh", "haji", "hajji", "hadji", "hajj", "alhaj", "alhaji", "alhajj", "hajjah", "sayyid", "sayed", "sayyed", "syed", "sayid", "seyed", "seyyed", "sharif", "mullah", "mulla", "maulana", "mawlana", "maulvi", "mawlawi", "molvi", "mufti", "imam", "qari", "hafiz", "ustad", "ustadh", "emir", "amir", "prince", "princess", "king", "queen", "general", "gen", "colonel", "col", "major", "maj", "captain", "capt", "lieutenant", "lt", "brigadier", "commander", "cmdr", "admiral", "marshal", "sergeant", "sgt"]
 )
 
 # Patronymic particles: "son/daughter of". Their presence makes part order meaningful.
-PATRONYMIC: frozenset[str] = frozenset("bin ibn ben bint binti bte bn ould ag walad".split())
+PATRONYMIC: frozenset[str] = frozenset(["bin", "ibn", "ben", "bint", "binti", "bte", "bn", "ould", "ag", "walad"])
 
 # Weak words: particles that neither match nor contradict (SPEC §14).
 PARTICLES: frozenset[str] = PATRONYMIC | frozenset(
-    """
-    al el ul ad ar as at az an abu abou bu van von vom der den de da das dos do di du del
-    della dela la le les lo y e ter ten zu st dit
-    """.split()
+    ["al", "el", "ul", "ad", "ar", "as", "at", "az", "an", "abu", "abou", "bu", "van", "von", "vom", "der", "den", "de", "da", "das", "dos", "do", "di", "du", "del", "della", "dela", "la", "le", "les", "lo", "y", "e", "ter", "ten", "zu", "st", "dit"]
 )
 
 # `Abd` (servant of) written as a word of its own or glued to the next one.
-_ABD_WORDS = frozenset("abd abdul abdel abdal abdol abdoul abdool abdu abdur abdar abdus".split())
+_ABD_WORDS = frozenset(["abd", "abdul", "abdel", "abdal", "abdol", "abdoul", "abdool", "abdu", "abdur", "abdar", "abdus"])
 _ABD_PREFIX = re.compile(r"^abd(?:ul|el|al|ol|oul|ool|ur|ar|us|u)?(?=[a-z]{3,})")
-_ARTICLES = frozenset("al el ul ar ur as us ad ud an un".split())
+_ARTICLES = frozenset(["al", "el", "ul", "ar", "ur", "as", "us", "ad", "ud", "an", "un"])
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^0-9a-z]+")

@@ -95,8 +95,8 @@ def test_full_name_entries_screen_by_index_with_aliases_and_evidence(seeded: Non
     entry.birth_dates = ["1957"]
     entry.nationalities = ["SAU"]
     entry.save()
-    from risk.models import BlacklistToken
     from risk.matching import index_keys
+    from risk.models import BlacklistToken
 
     BlacklistToken.objects.filter(entry=entry).delete()
     BlacklistToken.objects.bulk_create(index_keys([entry]))
