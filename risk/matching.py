@@ -29,6 +29,7 @@ from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
 from risk.names import FULL_NAME, best_name, entry_keys, name_keys
 from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
+from risk.phonetics import phonetic as phonetic  # re-exported: the key is part of this API
 from risk.phonetics import sounds_of
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,10 @@ class Match:
 Values = Mapping[str, Sequence[str]]
 
 
-def _scope(program: Program) -> Q:
+def _scope(program: Program | None) -> Q:
+    """Global entries and the program's (global entries only without a program)."""
+    if program is None:
+        return Q(program__isnull=True)
     return Q(program__isnull=True) | Q(program=program)
 
 
@@ -292,7 +296,7 @@ def _match_from(
     )
 
 
-def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[list[Match]]:
+def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) -> list[list[Match]]:
     """The matches of each subject (a dict attribute → values), in two queries for all."""
     cleaned = [_clean(s) for s in subjects]
     # (attribute, match type, key) → subject indexes that produce it
@@ -316,20 +320,57 @@ def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[l
 
     results: list[dict[int, Match]] = [{} for _ in cleaned]
     keys = sorted({key for (_, _, key) in wanted if key})
-    if keys:
+    # full names: their candidates come back with the exact / normalized rows, one row per
+    # entry (an entry shares many pair keys with a name like its own)
+    full_names = {
+        (i, item) for i, values in enumerate(cleaned) for item in values.get(FULL_NAME, ())
+    }
+    name_index_keys = sorted({k for _, item in full_names for k in name_keys(item)})
+    if keys or name_index_keys:
         attributes = sorted({attribute for (attribute, _, _) in wanted})
+        listed = Q(value_normalized__in=keys, entity_attribute__in=attributes)
+        if name_index_keys:
+            candidates = BlacklistToken.objects.filter(
+                entity_attribute=FULL_NAME, key__in=name_index_keys
+            ).values("entry_id")
+            listed |= Q(entity_attribute=FULL_NAME, match=MatchType.FUZZY, id__in=candidates)
         rows = (
-            BlacklistEntry.objects.filter(
-                _scope(program),
-                is_active=True,
-                value_normalized__in=keys,
-                entity_attribute__in=attributes,
+            BlacklistEntry.objects.filter(_scope(program), listed, is_active=True)
+            .values_list(
+                "value_normalized",
+                "value",
+                "aliases",
+                "birth_dates",
+                "nationalities",
+                *_ENTRY_COLUMNS,
             )
-            .values_list("value_normalized", *_ENTRY_COLUMNS)
-            .order_by()
+            .order_by()[:MAX_FUZZY_CANDIDATES]
         )
-        for value_normalized, *columns in rows:
+        for value_normalized, value, aliases, births, nationalities, *columns in rows:
             entry_id, attribute, match = columns[0], columns[1], columns[2]
+            if attribute == FULL_NAME and match == MatchType.FUZZY:
+                listed_names = [value, *(aliases or [])]
+                # several names screened together: compare only those that share a key
+                shared = (
+                    full_names
+                    if len(full_names) == 1
+                    else [(i, n) for i, n in full_names if name_keys(n) & entry_keys(listed_names)]
+                )
+                for index, item in shared:
+                    found = _full_name_match(
+                        item,
+                        listed_names,
+                        births or [],
+                        nationalities or [],
+                        cleaned[index],
+                        tuple(columns),
+                    )
+                    previous = results[index].get(entry_id)
+                    if found is not None and (
+                        previous is None or previous.similarity < found.similarity
+                    ):
+                        results[index][entry_id] = found
+                continue
             hit = wanted.get((attribute, match, value_normalized))
             if not hit:
                 continue
@@ -346,7 +387,10 @@ def _order(match: Match) -> tuple[str, int]:
 
 
 def _fuzzy(
-    *, program: Program, subjects: list[dict[str, list[str]]], results: list[dict[int, Match]]
+    *,
+    program: Program | None,
+    subjects: list[dict[str, list[str]]],
+    results: list[dict[int, Match]],
 ) -> None:
     # (attribute, key) → the screened names that produce it: (subject index, value)
     by_key: dict[tuple[str, str], set[tuple[int, str]]] = {}
@@ -359,9 +403,6 @@ def _fuzzy(
                     continue
                 for key in candidate_keys(item):
                     by_key.setdefault((attribute, key), set()).add((index, item))
-        for item in values.get(FULL_NAME, ()):
-            for key in name_keys(item):
-                by_key.setdefault((FULL_NAME, key), set()).add((index, item))
     if not by_key:
         return
     rows = list(
@@ -376,20 +417,16 @@ def _fuzzy(
             "key",
             "entry__value",
             "entry__value_normalized",
-            "entry__aliases",
-            "entry__birth_dates",
-            "entry__nationalities",
             *(f"entry__{c}" for c in _ENTRY_COLUMNS),
         )
         .order_by()[:MAX_FUZZY_CANDIDATES]
     )
     if len(rows) >= MAX_FUZZY_CANDIDATES:
-        logger.warning("fuzzy candidate cap reached (program %s)", program.code)
+        logger.warning("fuzzy candidate cap reached (program %s)", program.code if program else "-")
     # An entry comes back once per key it shares with a screened name: gather the names each
     # entry was found for, then score every (name, entry) pair once.
     found: dict[int, tuple[str, str, tuple[Any, ...], set[tuple[int, str]]]] = {}
-    full_names: dict[int, tuple[list[str], list[str], list[str]]] = {}
-    for key, listed_value, listed_folded, aliases, births, nationalities, *columns in rows:
+    for key, listed_value, listed_folded, *columns in rows:
         entry_id, attribute = columns[0], columns[1]
         screened = by_key.get((attribute, key))
         if not screened:
@@ -398,26 +435,7 @@ def _fuzzy(
             found[entry_id][3].update(screened)
         else:
             found[entry_id] = (listed_value, listed_folded, tuple(columns), set(screened))
-            if attribute == FULL_NAME:
-                full_names[entry_id] = (aliases or [], births or [], nationalities or [])
     for entry_id, (listed_value, listed_folded, columns, screened) in found.items():
-        if entry_id in full_names:
-            aliases, births, nationalities = full_names[entry_id]
-            for index, item in screened:
-                match = _full_name_match(
-                    item,
-                    [listed_value, *aliases],
-                    births,
-                    nationalities,
-                    subjects[index],
-                    columns,
-                )
-                previous = results[index].get(entry_id)
-                if match is not None and (
-                    previous is None or previous.similarity < match.similarity
-                ):
-                    results[index][entry_id] = match
-            continue
         # building a listed name's forms (phonetic keys) costs more than the cheap test
         listed: NameForms | None = None
         for index, item in screened:
@@ -459,7 +477,9 @@ def _full_name_match(
     return _match_from(columns, "fuzzy", confidence * 100, matched_name, evidence)
 
 
-def _scope_via_entry(program: Program) -> Q:
+def _scope_via_entry(program: Program | None) -> Q:
+    if program is None:
+        return Q(entry__program__isnull=True)
     return Q(entry__program__isnull=True) | Q(entry__program=program)
 
 

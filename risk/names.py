@@ -44,25 +44,170 @@ from anyascii import anyascii
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from risk.normalize import strip_marks
-from risk.phonetics import phonetic, sounds_of
+from risk.phonetics import phonetic as _phonetic
+from risk.phonetics import sounds_of as _sounds_of
 
 FULL_NAME = "customer.name"
 
 # Titles, honorifics and ranks: dropped before comparing (they are not part of the name).
 TITLES: frozenset[str] = frozenset(
-    ["mr", "mrs", "ms", "miss", "mx", "mister", "madam", "madame", "mme", "mlle", "sir", "dame", "lord", "lady", "dr", "doctor", "prof", "professor", "rev", "reverend", "fr", "father", "sr", "jr", "sen", "senator", "hon", "honourable", "honorable", "excellency", "his", "her", "shaikh", "shaykh", "sheikh", "sheik", "shaik", "cheikh", "haji", "hajji", "hadji", "hajj", "alhaj", "alhaji", "alhajj", "hajjah", "sayyid", "sayed", "sayyed", "syed", "sayid", "seyed", "seyyed", "sharif", "mullah", "mulla", "maulana", "mawlana", "maulvi", "mawlawi", "molvi", "mufti", "imam", "qari", "hafiz", "ustad", "ustadh", "emir", "amir", "prince", "princess", "king", "queen", "general", "gen", "colonel", "col", "major", "maj", "captain", "capt", "lieutenant", "lt", "brigadier", "commander", "cmdr", "admiral", "marshal", "sergeant", "sgt"]
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "mister",
+        "madam",
+        "madame",
+        "mme",
+        "mlle",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "dr",
+        "doctor",
+        "prof",
+        "professor",
+        "rev",
+        "reverend",
+        "fr",
+        "father",
+        "sr",
+        "jr",
+        "sen",
+        "senator",
+        "hon",
+        "honourable",
+        "honorable",
+        "excellency",
+        "his",
+        "her",
+        "shaikh",
+        "shaykh",
+        "sheikh",
+        "sheik",
+        "shaik",
+        "cheikh",
+        "haji",
+        "hajji",
+        "hadji",
+        "hajj",
+        "alhaj",
+        "alhaji",
+        "alhajj",
+        "hajjah",
+        "sayyid",
+        "sayed",
+        "sayyed",
+        "syed",
+        "sayid",
+        "seyed",
+        "seyyed",
+        "sharif",
+        "mullah",
+        "mulla",
+        "maulana",
+        "mawlana",
+        "maulvi",
+        "mawlawi",
+        "molvi",
+        "mufti",
+        "imam",
+        "qari",
+        "hafiz",
+        "ustad",
+        "ustadh",
+        "emir",
+        "amir",
+        "prince",
+        "princess",
+        "king",
+        "queen",
+        "general",
+        "gen",
+        "colonel",
+        "col",
+        "major",
+        "maj",
+        "captain",
+        "capt",
+        "lieutenant",
+        "lt",
+        "brigadier",
+        "commander",
+        "cmdr",
+        "admiral",
+        "marshal",
+        "sergeant",
+        "sgt",
+    ]
 )
 
 # Patronymic particles: "son/daughter of". Their presence makes part order meaningful.
-PATRONYMIC: frozenset[str] = frozenset(["bin", "ibn", "ben", "bint", "binti", "bte", "bn", "ould", "ag", "walad"])
+PATRONYMIC: frozenset[str] = frozenset(
+    ["bin", "ibn", "ben", "bint", "binti", "bte", "bn", "ould", "ag", "walad"]
+)
 
 # Weak words: particles that neither match nor contradict (SPEC §14).
 PARTICLES: frozenset[str] = PATRONYMIC | frozenset(
-    ["al", "el", "ul", "ad", "ar", "as", "at", "az", "an", "abu", "abou", "bu", "van", "von", "vom", "der", "den", "de", "da", "das", "dos", "do", "di", "du", "del", "della", "dela", "la", "le", "les", "lo", "y", "e", "ter", "ten", "zu", "st", "dit"]
+    [
+        "al",
+        "el",
+        "ul",
+        "ad",
+        "ar",
+        "as",
+        "at",
+        "az",
+        "an",
+        "abu",
+        "abou",
+        "bu",
+        "van",
+        "von",
+        "vom",
+        "der",
+        "den",
+        "de",
+        "da",
+        "das",
+        "dos",
+        "do",
+        "di",
+        "du",
+        "del",
+        "della",
+        "dela",
+        "la",
+        "le",
+        "les",
+        "lo",
+        "ter",
+        "ten",
+        "zu",
+        "st",
+        "dit",
+    ]
 )
 
 # `Abd` (servant of) written as a word of its own or glued to the next one.
-_ABD_WORDS = frozenset(["abd", "abdul", "abdel", "abdal", "abdol", "abdoul", "abdool", "abdu", "abdur", "abdar", "abdus"])
+_ABD_WORDS = frozenset(
+    [
+        "abd",
+        "abdul",
+        "abdel",
+        "abdal",
+        "abdol",
+        "abdoul",
+        "abdool",
+        "abdu",
+        "abdur",
+        "abdar",
+        "abdus",
+    ]
+)
 _ABD_PREFIX = re.compile(r"^abd(?:ul|el|al|ol|oul|ool|ur|ar|us|u)?(?=[a-z]{3,})")
 _ARTICLES = frozenset(["al", "el", "ul", "ar", "ur", "as", "us", "ad", "ud", "an", "un"])
 
@@ -74,6 +219,8 @@ _REPEATS = re.compile(r"(.)\1+")
 INITIAL_SIMILARITY = 0.8
 # Least Jaro-Winkler similarity of two parts that sound alike (phonetic spelling variants).
 SAME_SOUND_MIN_JW = 0.78
+# ...when the sound key has three or more consonants (strong evidence of one name).
+SAME_SOUND_LONG_MIN_JW = 0.65
 # Least Jaro-Winkler similarity of two parts within their edit budget (typos).
 TYPO_MIN_JW = 0.85
 # Each part of the longer name left unaligned (a missing middle name) costs this much.
@@ -100,10 +247,26 @@ _ABJAD = re.compile(
 ABJAD_SIMILARITY = 0.88
 
 
-def skeleton(part: str) -> str:
-    """The consonants of a part as they sound (a leading vowel dropped): `usama` → `SM`."""
-    sound = phonetic(part)
+phonetic = lru_cache(maxsize=65536)(_phonetic)
+sounds_of = lru_cache(maxsize=65536)(_sounds_of)
+
+
+@lru_cache(maxsize=65536)
+def skeleton(part: str, abjad: bool = False) -> str:
+    """The consonants of a part as an abjad writes them: a leading vowel and every `h`
+    dropped (`usama` → `SM`, `ahmad` / `hmd` → `MT`); in a part transliterated from an abjad,
+    inner `w` and `y` are long vowels and go too (`mhmwd` → `MT`)."""
+    text = part[0] + re.sub("[wy]", "", part[1:]) if abjad else part
+    sound = phonetic(text).replace("H", "")
     return sound[1:] if sound[:1] == "A" and len(sound) > 1 else sound
+
+
+def abjad_forms(part: str) -> tuple[str, ...]:
+    """The skeletons of an abjad part, with and without a glued article (`lbshyr`)."""
+    forms = [skeleton(part, True)]
+    if part.startswith("l") and len(part) >= 4:
+        forms.append(skeleton(part[1:], True))
+    return tuple(f for f in forms if f)
 
 
 def _words(value: str) -> list[str]:
@@ -134,8 +297,10 @@ class ParsedName:
 @lru_cache(maxsize=4096)
 def parse(value: str) -> ParsedName:
     words = _words(value)
-    # titles go only while a name part remains (a name that is only "Sheikh" stays)
-    kept = [w for w in words if w not in TITLES] or words
+    abjad = bool(_ABJAD.search(value))
+    # titles go only while a name part remains (a name that is only "Sheikh" stays); an
+    # abjad's transliteration has no vowels, so its words are not compared with titles
+    kept = words if abjad else [w for w in words if w not in TITLES] or words
     glued: list[str] = []
     index = 0
     while index < len(kept):
@@ -149,7 +314,6 @@ def parse(value: str) -> ParsedName:
             continue
         glued.append(_ABD_PREFIX.sub("abd", word))
         index += 1
-    abjad = bool(_ABJAD.search(value))
     parts: list[Part] = []
     patronymic = False
     for position, word in enumerate(glued):
@@ -183,12 +347,54 @@ def _different_names(a: str, b: str) -> bool:
     return longer[:-1] == shorter and longer[-1] in gendered
 
 
+# Particles that are also written glued to the name (Alotaibi, Desouza, Vanrijn, Dupont)
+_GLUED_PARTICLES = (
+    "al",
+    "el",
+    "ul",
+    "de",
+    "der",
+    "den",
+    "da",
+    "di",
+    "du",
+    "del",
+    "van",
+    "von",
+    "ter",
+    "ten",
+    "le",
+    "la",
+)
+
+
+def unglued(part: str) -> str | None:
+    """The name without a particle glued in front of it (at least four letters left)."""
+    for particle in sorted(_GLUED_PARTICLES, key=len, reverse=True):
+        if part.startswith(particle) and len(part) - len(particle) >= 4:
+            return part[len(particle) :]
+    return None
+
+
+def _latin_forms(part: str) -> tuple[str, ...]:
+    rest = unglued(part)
+    return (skeleton(part),) + ((skeleton(rest),) if rest else ())
+
+
 def parts_similarity(a: Part, b: Part) -> float:
     """part_similarity, or for a part written without vowels (Arabic, Hebrew script) the
-    agreement of the consonant skeletons (`smh` / `usama`, `hsyn` / `hussein`)."""
+    agreement of the consonant skeletons (`smh` / `usama`, `hsyn` / `hussein`), or with a
+    particle glued to one of them (`alotaibi` / `otaibi`)."""
     similarity = part_similarity(a.text, b.text)
+    if similarity == 0:
+        for x, y in ((a.text, b.text), (b.text, a.text)):
+            rest = unglued(x)
+            if rest is not None and rest[:1] == y[:1]:
+                similarity = max(similarity, part_similarity(rest, y))
     if similarity == 0 and (a.abjad or b.abjad) and len(a.text) > 1 and len(b.text) > 1:
-        if skeleton(a.text) == skeleton(b.text):
+        a_forms = abjad_forms(a.text) if a.abjad else _latin_forms(a.text)
+        b_forms = abjad_forms(b.text) if b.abjad else _latin_forms(b.text)
+        if set(a_forms) & set(b_forms):
             return ABJAD_SIMILARITY
     return similarity
 
@@ -209,10 +415,17 @@ def part_similarity(a: str, b: str) -> float:
     shortest = min(len(a), len(b))
     budget = 0 if shortest <= 3 else 1 if shortest <= 7 else 2
     ca, cb = _REPEATS.sub(r"\1", a), _REPEATS.sub(r"\1", b)
+    same_sound = set(a_sounds) & set(b_sounds)
     if budget and Levenshtein.distance(ca, cb) <= budget and jw >= TYPO_MIN_JW:
-        if shortest > 4 or set(a_sounds) & set(b_sounds):
+        # a letter dropped or added (Weber / Weer) is a typo; a letter replaced in a short
+        # word (John / Joan) is another name unless it sounds the same
+        if shortest > 4 or same_sound or len(a) != len(b):
             return jw
-    if set(a_sounds) & set(b_sounds) and jw >= SAME_SOUND_MIN_JW:
+    # the same three or more consonant sounds: a transliteration (Zhukov / Joukov)
+    floor = (
+        SAME_SOUND_LONG_MIN_JW if max(map(len, same_sound), default=0) >= 3 else SAME_SOUND_MIN_JW
+    )
+    if same_sound and jw >= floor:
         return jw
     return 0.0
 
@@ -284,6 +497,8 @@ def _merge_leftovers(
     taken: set[int] = set()
     for i in sorted(single_left):
         part = single[i]
+        if len(part.text) <= 3:
+            continue
         for width in (2, 3):
             done = False
             for start in range(len(other.parts) - width + 1):
@@ -292,8 +507,10 @@ def _merge_leftovers(
                 if not covered or not covered <= other_strong_left or covered & taken:
                     continue
                 joined = "".join(p.text for p in window)
+                if abs(len(joined) - len(part.text)) > 3 or joined[0] != part.text[0]:
+                    continue  # cheap: too long or short, or another first letter
                 similarity = part_similarity(part.text, joined)
-                if similarity > 0 and len(part.text) > 3:
+                if similarity > 0:
                     found.append((i, covered, similarity))
                     taken |= covered
                     done = True
@@ -319,7 +536,19 @@ def compare_names(a: str, b: str) -> NameComparison:
         for i, (j, similarity) in pairs.items()
     ]
     full = sum(1 for _, similarity in pairs.values() if similarity > INITIAL_SIMILARITY)
-    # leftovers written as one word on one side and as several on the other
+    if left_free and right_free and len(pairs) == 0:
+        return NameComparison(False, 0.0, "no part in common")
+    # leftovers written as one word on one side and as several on the other: worth trying
+    # only when every leftover of one side could absorb two or more of the other's
+    # (a weak word may be one of the several: Abu Bakr / Abubakar)
+    weak_words = len(left.parts) > len(ls) or len(right.parts) > len(rs)
+    if (
+        left_free
+        and right_free
+        and not weak_words
+        and not (len(right_free) >= 2 * len(left_free) or len(left_free) >= 2 * len(right_free))
+    ):
+        return NameComparison(False, 0.0, "a part differs on both sides")
     for i, covered, similarity in _merge_leftovers(ls, left_free, right, right_free):
         left_free.discard(i)
         right_free -= covered
@@ -355,14 +584,15 @@ def _part_sounds(part: str, abjad: bool = False) -> list[str]:
     if len(part) == 1:
         return []
     if abjad:
-        return [skeleton(part)[:12]]
+        return [f"~{f}"[:12] for f in abjad_forms(part)]
     sounds = [s[:12] for s in sounds_of(part) if s]
-    # a leading vowel is not written in Arabic or Hebrew script: index the skeleton too
-    sounds += [s[1:] for s in sounds if s[:1] == "A" and len(s) > 1]
-    # Albaghdadi / al-Baghdadi: the article may be glued to the name
-    if len(part) >= 6 and part[:2] in ("al", "el"):
-        sounds.append(phonetic(part[2:])[:12])
-    return sounds[:3]
+    # Arabic and Hebrew script write no short vowels: index the consonant skeleton too
+    sounds.append(f"~{skeleton(part)}"[:12])
+    # Albaghdadi / al-Baghdadi, Desouza / de Souza: a particle may be glued to the name
+    rest = unglued(part)
+    if rest is not None:
+        sounds += [phonetic(rest)[:12], f"~{skeleton(rest)}"[:12]]
+    return sounds[:4]
 
 
 def _initial(part: str) -> str:
@@ -378,7 +608,8 @@ def _key_parts(name: ParsedName) -> list[Part]:
     return parts
 
 
-def name_keys(value: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def name_keys(value: str) -> frozenset[str]:
     """The index keys of one full name (see the module docstring)."""
     name = parse(value)
     parts = _key_parts(name)
@@ -395,7 +626,7 @@ def name_keys(value: str) -> set[str]:
                     continue  # two initials say too little
                 first, second = sorted((fa, fb))
                 keys.add(f"{first}|{second}"[:64])
-    return keys
+    return frozenset(keys)
 
 
 MAX_FULL_NAME = 255

@@ -144,7 +144,9 @@ _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{4})$")
 _MONTH_YEAR = re.compile(r"^([A-Za-z]{3})[a-z]*\s+(\d{4})$")
 _YEAR = re.compile(r"^(\d{4})$")
 _CIRCA = re.compile(r"^circa\s+(\d{4})$", re.IGNORECASE)
-_YEARS = re.compile(r"^(?:\d{1,2}\s+)?(?:[A-Za-z]{3}\s+)?(\d{4})\s+to\s+(?:\d{1,2}\s+)?(?:[A-Za-z]{3}\s+)?(\d{4})$")
+_YEARS = re.compile(
+    r"^(?:\d{1,2}\s+)?(?:[A-Za-z]{3}\s+)?(\d{4})\s+to\s+(?:\d{1,2}\s+)?(?:[A-Za-z]{3}\s+)?(\d{4})$"
+)
 
 
 def _field(value: str) -> str:
@@ -254,8 +256,7 @@ def read_un(stream: IO[bytes]) -> list[Party]:
     parties: list[Party] = []
     for record in root.iter("INDIVIDUAL"):
         parts = [
-            _text(record, tag)
-            for tag in ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
+            _text(record, tag) for tag in ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
         ]
         party = Party(source_id=_text(record, "DATAID"), name=" ".join(p for p in parts if p))
         if not party.source_id or not party.name:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from risk.evidence import weigh
 from risk.matching import entry_matches_value, find_matches
 from risk.names import compare_names, name_keys, parse
+from risk.quality import evaluate, read_corpus
 from tests.factories import ProgramFactory
 from tests.risk.helpers import listed, values
 
@@ -124,3 +129,54 @@ def test_full_name_entries_screen_by_index_with_aliases_and_evidence(seeded: Non
     assert not find_matches(program=program, values=values(name="Muhammad Laden Awad Salman"))
     assert entry_matches_value(entry, "Usama bin Ladin")
     assert not entry_matches_value(entry, "Jane Laden")
+
+
+# --- the labelled corpus gate (SPEC §14) -----------------------------------------------------
+
+CORPUS = Path(__file__).with_name("corpus.csv")
+NAME_CATEGORIES = {
+    "name_order_case",
+    "name_accents_spacing",
+    "name_titles",
+    "name_particles",
+    "name_initials",
+    "name_middle_name",
+    "name_typos",
+    "name_phonetic",
+    "name_scripts",
+    "name_shared_surname",
+    "name_patronymic",
+}
+
+
+def _name_rows() -> list[dict[str, str]]:
+    return [r for r in read_corpus(CORPUS) if r["category"].startswith("name_")]
+
+
+def test_the_corpus_has_a_thousand_pairs_each_category_both_ways() -> None:
+    rows = _name_rows()
+    assert len(rows) >= 1000
+    assert {r["category"] for r in rows} == NAME_CATEGORIES
+    for category in NAME_CATEGORIES:
+        labels = {r["expected"] for r in rows if r["category"] == category}
+        assert labels == {"0", "1"}, category  # positives and hard negatives
+
+
+def test_precision_and_recall_gate_overall_and_per_category() -> None:
+    table, misses = evaluate(_name_rows())
+    for name, cell in table.items():
+        assert cell.precision >= 0.90, (name, [m for m in misses if m.category == name])
+        assert cell.recall >= 0.90, (name, [m for m in misses if m.category == name])
+
+
+def test_screening_report_prints_the_confusion_matrix(tmp_path: Path) -> None:
+    out = io.StringIO()
+    call_command("screening_report", str(CORPUS), stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:6] == ["category", "pairs", "TP", "FP", "FN", "TN"]
+    assert any(line.startswith("name_scripts") for line in lines)
+    assert lines[-1].startswith("all")
+    with pytest.raises(CommandError, match="needs the columns"):
+        bad = tmp_path / "c.csv"
+        bad.write_text("a,b\n1,2\n", encoding="utf-8")
+        call_command("screening_report", str(bad))

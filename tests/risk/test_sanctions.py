@@ -37,7 +37,10 @@ def test_snapshots_are_the_published_files() -> None:
 
 
 def test_parsing_helpers() -> None:
-    assert ofac_name("BIN LADIN, Usama bin Muhammad bin Awad") == "Usama bin Muhammad bin Awad BIN LADIN"
+    assert (
+        ofac_name("BIN LADIN, Usama bin Muhammad bin Awad")
+        == "Usama bin Muhammad bin Awad BIN LADIN"
+    )
     assert ofac_birth_date("12 Feb 1965") == "1965-02-12"
     assert ofac_birth_date("1965") == "1965"
     assert ofac_birth_date("circa 1962") == "1961..1963"
@@ -59,10 +62,14 @@ def test_import_both_lists_idempotent_then_delist_and_update(tmp_path: Path) -> 
         f"{UN_INDIVIDUALS} added, 0 updated, 0 delisted, 0 unchanged"
     )
     version = BlacklistState.objects.get().version
-    assert BlacklistEntry.objects.filter(source="ofac-sdn", is_active=True).count() == OFAC_INDIVIDUALS
+    assert (
+        BlacklistEntry.objects.filter(source="ofac-sdn", is_active=True).count() == OFAC_INDIVIDUALS
+    )
     assert BlacklistEntry.objects.filter(source="un-consolidated").count() == UN_INDIVIDUALS
     # the listed facts are on the entries
-    laden = BlacklistEntry.objects.get(source="ofac-sdn", value="Usama bin Muhammad bin Awad BIN LADIN")
+    laden = BlacklistEntry.objects.get(
+        source="ofac-sdn", value="Usama bin Muhammad bin Awad BIN LADIN"
+    )
     assert laden.value.endswith("BIN LADIN")
     assert laden.birth_dates == ["1957-07-30", "1958"]
     assert laden.nationalities == []  # the SDN row gives places of birth only
@@ -94,7 +101,10 @@ def test_import_both_lists_idempotent_then_delist_and_update(tmp_path: Path) -> 
         f"0 added, 1 updated, 1 delisted, {OFAC_INDIVIDUALS - 2} unchanged"
     )
     assert not BlacklistEntry.objects.get(source="ofac-sdn", source_id=removed_id).is_active
-    assert BlacklistEntry.objects.get(source="ofac-sdn", source_id=renamed_id).value == "Testname RENAMEDSON"
+    assert (
+        BlacklistEntry.objects.get(source="ofac-sdn", source_id=renamed_id).value
+        == "Testname RENAMEDSON"
+    )
     assert BlacklistState.objects.get().version == version + 1
     # listed again: re-activated
     assert run("--source", "ofac-sdn", str(SDN), "--alt", str(ALT)) == (
@@ -115,3 +125,32 @@ def test_bad_input_is_refused_and_nothing_saved(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="No such file"):
         run("--source", "un-consolidated", str(tmp_path / "missing.xml"))
     assert not BlacklistEntry.objects.exists()
+
+
+def _import_un() -> None:
+    run("--source", "un-consolidated", str(UN))
+
+
+@pytest.mark.django_db
+def test_every_un_individual_matches_by_its_primary_name_and_good_aliases() -> None:
+    from risk.name_check import NameQuery, check_names
+
+    _import_un()
+    entries = list(BlacklistEntry.objects.filter(source="un-consolidated"))
+    primary = check_names(program=None, queries=[NameQuery(e.value) for e in entries])
+    missed = [
+        e.value
+        for e, r in zip(entries, primary, strict=True)
+        if e.pk not in {m["entry_id"] for m in r.matches}
+    ]
+    assert missed == []
+    pairs = [(e, alias) for e in entries for alias in e.aliases]
+    found = check_names(program=None, queries=[NameQuery(alias) for _, alias in pairs])
+    hits = sum(
+        1
+        for (e, _), r in zip(pairs, found, strict=True)
+        if e.pk in {m["entry_id"] for m in r.matches}
+    )
+    recall = hits / len(pairs)
+    print(f"UN good-alias self-match recall: {hits}/{len(pairs)} = {recall:.4f}")
+    assert recall == 1.0
