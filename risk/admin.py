@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from functools import partial
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django import forms

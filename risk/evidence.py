@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
 
 BIRTH_AGREES = 0.10
 BIRTH_CONTRADICTS = 0.20
@@ -32,20 +31,6 @@ MIN_FULL_NAME_CONFIDENCE = 0.75
 _EXACT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _YEAR = re.compile(r"^\d{4}$")
 _RANGE = re.compile(r"^(\d{4})\.\.(\d{4})$")
-
-
-def valid_birth_date(text: str) -> bool:
-    """Whether `text` is one of the stored forms (see the module docstring)."""
-    if _EXACT.match(text):
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            return False
-        return True
-    if _YEAR.match(text):
-        return True
-    found = _RANGE.match(text)
-    return bool(found) and int(found.group(1)) <= int(found.group(2))
 
 
 def birth_agrees(listed: str, birthday: str) -> bool:

@@ -416,11 +416,11 @@ def part_similarity(a: str, b: str) -> float:
     budget = 0 if shortest <= 3 else 1 if shortest <= 7 else 2
     ca, cb = _REPEATS.sub(r"\1", a), _REPEATS.sub(r"\1", b)
     same_sound = set(a_sounds) & set(b_sounds)
-    if budget and Levenshtein.distance(ca, cb) <= budget and jw >= TYPO_MIN_JW:
-        # a letter dropped or added (Weber / Weer) is a typo; a letter replaced in a short
-        # word (John / Joan) is another name unless it sounds the same
-        if shortest > 4 or same_sound or len(a) != len(b):
-            return jw
+    # a letter dropped or added (Weber / Weer) is a typo; a letter replaced in a short word
+    # (John / Joan) is another name unless it sounds the same
+    within_budget = budget and Levenshtein.distance(ca, cb) <= budget and jw >= TYPO_MIN_JW
+    if within_budget and (shortest > 4 or same_sound or len(a) != len(b)):
+        return jw
     # the same three or more consonant sounds: a transliteration (Zhukov / Joukov)
     floor = (
         SAME_SOUND_LONG_MIN_JW if max(map(len, same_sound), default=0) >= 3 else SAME_SOUND_MIN_JW

@@ -1,4 +1,4 @@
-"""A Metaphone-like sound key for name words (shared by the per-attribute and full-name matchers)."""
+"""A Metaphone-like sound key for name words (the per-attribute and full-name matchers)."""
 
 from __future__ import annotations
 

@@ -135,7 +135,12 @@ def country_code(name: str) -> str | None:
 # --- OFAC ----------------------------------------------------------------------------------
 
 _EMPTY = "-0-"
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 _DOB = re.compile(r"(?:^|;\s*)(?:alt\.\s+)?DOB\s+([^;]+)", re.IGNORECASE)
 _NATIONALITY = re.compile(
     r"(?:^|;\s*)(?:alt\.\s+)?(?:nationality|citizen)\s+([^;]+)", re.IGNORECASE

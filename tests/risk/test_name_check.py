@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from backoffice.groups import COMPLIANCE, SUPPORT, setup_groups
-from risk.models import BlacklistEntry, BlacklistToken, Screening
 from risk.matching import index_keys
+from risk.models import BlacklistEntry, BlacklistToken, Screening
 from tests.risk.helpers import listed
 
 pytestmark = pytest.mark.django_db

@@ -116,7 +116,7 @@ def test_import_both_lists_idempotent_then_delist_and_update(tmp_path: Path) -> 
 def test_bad_input_is_refused_and_nothing_saved(tmp_path: Path) -> None:
     bad = tmp_path / "x.csv"
     bad.write_text("not,a,list\n", encoding="utf-8")
-    with pytest.raises(CommandError, match="not an OFAC sdn.csv row"):
+    with pytest.raises(CommandError, match=r"not an OFAC sdn\.csv row"):
         run("--source", "ofac-sdn", str(bad))
     with pytest.raises(CommandError, match="not well-formed XML"):
         run("--source", "un-consolidated", str(bad))
