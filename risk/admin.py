@@ -9,6 +9,7 @@ search compares normalized keys on an index instead of scanning with LIKE.
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -33,6 +34,7 @@ from core.admin_utils import (
     refusal_text,
 )
 from programs.models import Program
+from risk.admin_check import check_name_view
 from risk.entries import clean_entry
 from risk.importing import ImportReport, export_csv, import_rows, read_csv
 from risk.models import (
@@ -289,6 +291,11 @@ class BlacklistEntryAdmin(GuardedModelAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="{}_{}_export".format(*info),
             ),
+            path(
+                "check-name/",
+                self.admin_site.admin_view(partial(check_name_view, self)),
+                name="{}_{}_check_name".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -450,7 +457,7 @@ class ScreeningAdmin(GuardedModelAdmin):
         rows = format_html_join(
             "",
             '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-            "<td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     reverse("admin:risk_blacklistentry_change", args=[m.get("entry_id")]),
@@ -461,13 +468,16 @@ class ScreeningAdmin(GuardedModelAdmin):
                     m.get("similarity", ""),
                     m.get("action", ""),
                     m.get("weight") if m.get("weight") is not None else EMPTY,
+                    m.get("matched_name") or EMPTY,
+                    ", ".join(m.get("evidence") or ()) or EMPTY,
                 )
                 for m in obj.matches
             ),
         )
         return format_html(
             "<table><thead><tr><th>entry</th><th>attribute</th><th>match</th><th>matcher</th>"
-            "<th>similarity</th><th>action</th><th>weight</th></tr></thead><tbody>{}</tbody>"
+            "<th>similarity</th><th>action</th><th>weight</th><th>matched name</th>"
+            "<th>evidence</th></tr></thead><tbody>{}</tbody>"
             "</table>",
             rows,
         )

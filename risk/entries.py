@@ -18,6 +18,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from enumerations.catalog import Catalog, get_catalog
+from risk.names import check_full_name
 from risk.models import Action, EntityAttribute, MatchType
 from risk.normalize import NAME_ATTRIBUTES, canonical_id_number, canonical_phone, key_for
 
@@ -54,6 +55,8 @@ class EntryData:
 
 def _check_value(attribute: str, value: str, catalog: Catalog | None) -> str | None:
     """The error for a listed value, or None; mirrors the user write rules."""
+    if attribute == EntityAttribute.NAME:
+        return check_full_name(value)
     if attribute in NAME_ATTRIBUTES:
         limit = 25 if attribute == EntityAttribute.PREFERRED_NAME else 50
         if len(value) > limit:
@@ -135,6 +138,7 @@ def clean_entry(
         match_type == MatchType.FUZZY
         and attribute in _ATTRIBUTES
         and attribute not in NAME_ATTRIBUTES
+        and attribute != EntityAttribute.NAME
     ):
         errors["match"] = "fuzzy matching is for names only"
     if act not in _ACTIONS:

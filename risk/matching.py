@@ -17,7 +17,6 @@ for the fuzzy candidate keys (none when no name is screened).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,8 +25,12 @@ from django.db.models import Q
 from rapidfuzz import fuzz
 
 from programs.models import Program
+from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
+from risk.names import FULL_NAME, best_name, entry_keys, name_keys
 from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
+from risk.phonetics import phonetic as phonetic  # re-exported: the key is part of this API
+from risk.phonetics import sounds_of
 
 logger = logging.getLogger(__name__)
 
@@ -55,79 +58,6 @@ FUZZY_MIN_SHORT_WORD_RATIO_SAME_SOUND = 80.0
 MIN_KEY_FOR_DELETIONS = 5
 # Safety cap on fuzzy candidates per screening (names that sound alike); logged when hit.
 MAX_FUZZY_CANDIDATES = 2000
-
-
-# --- phonetic key -------------------------------------------------------------------------
-
-# Ordered rewrites of folded (lower-case ASCII) text: spellings of one sound become one letter,
-# covering common transliteration variants (Tchaikovsky / Chaikovsky, Aleksandr / Alexander,
-# Ivanov / Ivanoff, Mohammed / Mohamad / Muhammet).
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"dzh|dj|zh", "j"),
-        (r"chr", "kr"),  # Christina / Kristina
-        (r"tsch|tch|sch|sh|ch|sz|cz", "x"),  # x now stands for the sh sound
-        (r"ph|pf", "f"),
-        (r"th", "t"),
-        (r"kh|gh|ck|q", "k"),
-        (r"c(?=[eiy])", "s"),
-        (r"c", "k"),
-        (r"ts|tz|z", "s"),
-        (r"[vw]", "f"),
-        (r"d", "t"),
-        (r"(?<=.)h", ""),  # Mohammed / Muhamad, Ahmed / Amed
-    )
-)
-
-_VOWELS = re.compile(r"[aeiouy]")
-_REPEATS = re.compile(r"(.)\1+")
-
-
-def _initial_cluster(text: str) -> str:
-    # silent first letters (Knight, Gnome, Pneuma, Wright, Psyche) and initial X = S (Xavier)
-    for prefix in ("kn", "gn", "pn", "wr", "ps"):
-        if text.startswith(prefix):
-            return text[1:]
-    if text.startswith("x"):
-        return "s" + text[1:]
-    return text
-
-
-def phonetic(token: str, *, hard_ch: bool = False) -> str:
-    """A Metaphone-like sound key of one folded token: `mohammed` → `MT`, `alexander` → `ALKSNTR`.
-
-    Vowels after the first letter are dropped and a leading vowel becomes `A`, so vowel
-    spelling variants agree; repeated letters collapse. Digits are kept as they are.
-    `hard_ch` reads `ch` as `k` (Michail, Nicholas) instead of `sh` (Chaikovsky, Gorbachev).
-    """
-    text = _initial_cluster(token)
-    text = text.replace("x", "ks")
-    if hard_ch:
-        text = _SOFT_CH.sub(r"\1k", text)
-    for pattern, replacement in _REWRITES:
-        text = pattern.sub(replacement, text)
-    if not text:
-        return ""
-    first, rest = text[0], text[1:]
-    if _VOWELS.match(first):
-        first = "a"
-    rest = _VOWELS.sub("", rest)
-    return _REPEATS.sub(r"\1", first + rest).upper()
-
-
-# `ch` not part of `sch` / `tch`: the letters whose reading is ambiguous
-_SOFT_CH = re.compile(r"(^|[^st])ch")
-
-
-def sounds_of(word: str) -> tuple[str, ...]:
-    """The word's sound keys: one, or two when `ch` could be read either way."""
-    primary = phonetic(word)
-    if _SOFT_CH.search(word):
-        alternate = phonetic(word, hard_ch=True)
-        if alternate != primary:
-            return (primary, alternate)
-    return (primary,)
 
 
 def _comparable(word: str) -> str:
@@ -301,6 +231,10 @@ class Match:
     weight: int | None
     entry_version: int
     program_scoped: bool
+    # customer.name matches (SPEC §14): the listed name or alias that matched, and the
+    # evidence that strengthened or weakened it (birth date, nationality)
+    matched_name: str | None = None
+    evidence: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -309,7 +243,10 @@ class Match:
 Values = Mapping[str, Sequence[str]]
 
 
-def _scope(program: Program) -> Q:
+def _scope(program: Program | None) -> Q:
+    """Global entries and the program's (global entries only without a program)."""
+    if program is None:
+        return Q(program__isnull=True)
     return Q(program__isnull=True) | Q(program=program)
 
 
@@ -335,7 +272,13 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _match_from(row: tuple[Any, ...], matcher: str, score: float) -> Match:
+def _match_from(
+    row: tuple[Any, ...],
+    matcher: str,
+    score: float,
+    matched_name: str | None = None,
+    evidence: tuple[str, ...] = (),
+) -> Match:
     """A Match from a row of _ENTRY_COLUMNS (in that order)."""
     entry_id, attribute, match, action, weight, version, program_id = row
     return Match(
@@ -348,10 +291,12 @@ def _match_from(row: tuple[Any, ...], matcher: str, score: float) -> Match:
         weight=weight,
         entry_version=version,
         program_scoped=program_id is not None,
+        matched_name=matched_name,
+        evidence=evidence,
     )
 
 
-def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[list[Match]]:
+def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) -> list[list[Match]]:
     """The matches of each subject (a dict attribute → values), in two queries for all."""
     cleaned = [_clean(s) for s in subjects]
     # (attribute, match type, key) → subject indexes that produce it
@@ -363,25 +308,69 @@ def find_matches_many(*, program: Program, subjects: Sequence[Values]) -> list[l
                 wanted[(attribute, MatchType.EXACT, canonical(attribute, item))].add(index)
                 key = folded(attribute, item)
                 if key:
-                    for match in (MatchType.NORMALIZED, MatchType.FUZZY):
+                    # full names reach fuzzy entries through their name keys only, where
+                    # aliases and evidence are weighed (_fuzzy)
+                    tiers = (
+                        (MatchType.NORMALIZED,)
+                        if attribute == FULL_NAME
+                        else (MatchType.NORMALIZED, MatchType.FUZZY)
+                    )
+                    for match in tiers:
                         wanted.setdefault((attribute, match, key), set()).add(index)
 
     results: list[dict[int, Match]] = [{} for _ in cleaned]
     keys = sorted({key for (_, _, key) in wanted if key})
-    if keys:
+    # full names: their candidates come back with the exact / normalized rows, one row per
+    # entry (an entry shares many pair keys with a name like its own)
+    full_names = {
+        (i, item) for i, values in enumerate(cleaned) for item in values.get(FULL_NAME, ())
+    }
+    name_index_keys = sorted({k for _, item in full_names for k in name_keys(item)})
+    if keys or name_index_keys:
         attributes = sorted({attribute for (attribute, _, _) in wanted})
+        listed = Q(value_normalized__in=keys, entity_attribute__in=attributes)
+        if name_index_keys:
+            candidates = BlacklistToken.objects.filter(
+                entity_attribute=FULL_NAME, key__in=name_index_keys
+            ).values("entry_id")
+            listed |= Q(entity_attribute=FULL_NAME, match=MatchType.FUZZY, id__in=candidates)
         rows = (
-            BlacklistEntry.objects.filter(
-                _scope(program),
-                is_active=True,
-                value_normalized__in=keys,
-                entity_attribute__in=attributes,
+            BlacklistEntry.objects.filter(_scope(program), listed, is_active=True)
+            .values_list(
+                "value_normalized",
+                "value",
+                "aliases",
+                "birth_dates",
+                "nationalities",
+                *_ENTRY_COLUMNS,
             )
-            .values_list("value_normalized", *_ENTRY_COLUMNS)
-            .order_by()
+            .order_by()[:MAX_FUZZY_CANDIDATES]
         )
-        for value_normalized, *columns in rows:
+        for value_normalized, value, aliases, births, nationalities, *columns in rows:
             entry_id, attribute, match = columns[0], columns[1], columns[2]
+            if attribute == FULL_NAME and match == MatchType.FUZZY:
+                listed_names = [value, *(aliases or [])]
+                # several names screened together: compare only those that share a key
+                shared = (
+                    full_names
+                    if len(full_names) == 1
+                    else [(i, n) for i, n in full_names if name_keys(n) & entry_keys(listed_names)]
+                )
+                for index, item in shared:
+                    found = _full_name_match(
+                        item,
+                        listed_names,
+                        births or [],
+                        nationalities or [],
+                        cleaned[index],
+                        tuple(columns),
+                    )
+                    previous = results[index].get(entry_id)
+                    if found is not None and (
+                        previous is None or previous.similarity < found.similarity
+                    ):
+                        results[index][entry_id] = found
+                continue
             hit = wanted.get((attribute, match, value_normalized))
             if not hit:
                 continue
@@ -398,7 +387,10 @@ def _order(match: Match) -> tuple[str, int]:
 
 
 def _fuzzy(
-    *, program: Program, subjects: list[dict[str, list[str]]], results: list[dict[int, Match]]
+    *,
+    program: Program | None,
+    subjects: list[dict[str, list[str]]],
+    results: list[dict[int, Match]],
 ) -> None:
     # (attribute, key) → the screened names that produce it: (subject index, value)
     by_key: dict[tuple[str, str], set[tuple[int, str]]] = {}
@@ -430,7 +422,7 @@ def _fuzzy(
         .order_by()[:MAX_FUZZY_CANDIDATES]
     )
     if len(rows) >= MAX_FUZZY_CANDIDATES:
-        logger.warning("fuzzy candidate cap reached (program %s)", program.code)
+        logger.warning("fuzzy candidate cap reached (program %s)", program.code if program else "-")
     # An entry comes back once per key it shares with a screened name: gather the names each
     # entry was found for, then score every (name, entry) pair once.
     found: dict[int, tuple[str, str, tuple[Any, ...], set[tuple[int, str]]]] = {}
@@ -459,7 +451,35 @@ def _fuzzy(
                 results[index][entry_id] = _match_from(columns, "fuzzy", score)
 
 
-def _scope_via_entry(program: Program) -> Q:
+def _full_name_match(
+    screened: str,
+    names: Sequence[str],
+    births: Sequence[str],
+    nationalities: Sequence[str],
+    subject: Mapping[str, Sequence[str]],
+    columns: tuple[Any, ...],
+) -> Match | None:
+    """A customer.name match of one screened name against one entry's names, weighed by the
+    subject's birth date and nationality (risk.evidence), or None."""
+    best = best_name(screened, names)
+    if best is None:
+        return None
+    matched_name, comparison = best
+    confidence, evidence = weigh(
+        comparison.score,
+        listed_births=births,
+        listed_nationalities=nationalities,
+        birthdays=subject.get("customer.birthday", ()),
+        nationalities=subject.get("customer.nationality", ()),
+    )
+    if confidence < MIN_FULL_NAME_CONFIDENCE:
+        return None
+    return _match_from(columns, "fuzzy", confidence * 100, matched_name, evidence)
+
+
+def _scope_via_entry(program: Program | None) -> Q:
+    if program is None:
+        return Q(entry__program__isnull=True)
     return Q(entry__program__isnull=True) | Q(entry__program=program)
 
 
@@ -475,6 +495,9 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
     key = folded(entry.entity_attribute, value)
     if entry.match == MatchType.NORMALIZED:
         return key == entry.value_normalized
+    if entry.entity_attribute == FULL_NAME:
+        names = [entry.value, *(entry.aliases or [])]
+        return bool(name_keys(value) & entry_keys(names)) and best_name(value, names) is not None
     if key == entry.value_normalized:
         return True
     if not candidate_keys(value) & candidate_keys(entry.value):
@@ -485,7 +508,10 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
 def index_rows(entries: Iterable[BlacklistEntry]) -> Iterator[tuple[int, str, str]]:
     """(entry id, attribute, key) of the fuzzy entries' index rows (saved entries)."""
     for entry in entries:
-        if entry.match == MatchType.FUZZY:
+        if entry.match == MatchType.FUZZY and entry.entity_attribute == FULL_NAME:
+            for key in sorted(entry_keys([entry.value, *(entry.aliases or [])])):
+                yield entry.pk, entry.entity_attribute, key
+        elif entry.match == MatchType.FUZZY:
             for key in sorted(candidate_keys(entry.value)):
                 yield entry.pk, entry.entity_attribute, key
 

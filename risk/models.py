@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from programs.models import Program
 from risk.normalize import NAME_ATTRIBUTES
@@ -23,6 +23,7 @@ class EntityAttribute(models.TextChoices):
     ID_NUMBER = "customer.id_number"
     NATIONALITY = "customer.nationality"
     BIRTHDAY = "customer.birthday"
+    NAME = "customer.name"  # the full name (SPEC §14)
 
 
 class MatchType(models.TextChoices):
@@ -54,7 +55,7 @@ class BlacklistState(models.Model):
         return f"v{self.version}"
 
 
-_NAME_ATTRS = sorted(NAME_ATTRIBUTES)
+_NAME_ATTRS = sorted(NAME_ATTRIBUTES | {"customer.name"})
 
 
 class BlacklistEntry(models.Model):
@@ -97,6 +98,42 @@ class BlacklistEntry(models.Model):
     version = models.PositiveBigIntegerField(
         default=0, editable=False, help_text="List version of the last change to this entry."
     )
+    # customer.name entries (SPEC §14): more names of the listed party and the evidence that
+    # strengthens or weakens a name match
+    aliases = models.JSONField(
+        default=list,
+        db_default=Value([], models.JSONField()),
+        blank=True,
+        help_text="More names of the same party (matched too).",
+    )
+    weak_aliases = models.JSONField(
+        default=list,
+        db_default=Value([], models.JSONField()),
+        blank=True,
+        help_text="Low-quality aliases: shown, never matched.",
+    )
+    birth_dates = models.JSONField(
+        default=list,
+        db_default=Value([], models.JSONField()),
+        blank=True,
+        help_text="`YYYY-MM-DD` (exact), `YYYY` (year) or `YYYY..YYYY` (range).",
+    )
+    nationalities = models.JSONField(
+        default=list,
+        db_default=Value([], models.JSONField()),
+        blank=True,
+        help_text="ISO 3166 alpha-3 codes.",
+    )
+    source = models.CharField(
+        max_length=30,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The list it was imported from (`ofac-sdn`, …).",
+    )
+    source_id = models.CharField(
+        max_length=64, blank=True, default="", db_default="", help_text="Its id in that list."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,16 +165,26 @@ class BlacklistEntry(models.Model):
                 condition=~Q(value_normalized=""), name="blacklist_key_not_empty"
             ),
             # one active entry per attribute, match type, key and scope; NULL program = global,
-            # hence two partial constraints (NULLs are distinct in a plain unique index)
+            # hence two partial constraints (NULLs are distinct in a plain unique index).
+            # Imported parties are told apart by their source id: two listed people may share
+            # a name.
             models.UniqueConstraint(
                 fields=["entity_attribute", "match", "value_normalized"],
-                condition=Q(is_active=True, program__isnull=True),
+                condition=Q(is_active=True, program__isnull=True, source=""),
                 name="blacklist_global_unique",
             ),
             models.UniqueConstraint(
                 fields=["program", "entity_attribute", "match", "value_normalized"],
-                condition=Q(is_active=True, program__isnull=False),
+                condition=Q(is_active=True, program__isnull=False, source=""),
                 name="blacklist_program_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=~Q(source=""),
+                name="blacklist_source_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(source="") | ~Q(source_id=""), name="blacklist_source_has_id"
             ),
         ]
         indexes = [

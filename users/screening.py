@@ -104,6 +104,14 @@ def screening_values_for(
     add("customer.last_name", user.last_name)
     add("customer.preferred_name", user.preferred_name)
     add("customer.maiden_name", user.maiden_name)
+    # the full name as a whole (SPEC §14); preferred and maiden names stand alone
+    full = " ".join(
+        filter(None, (_text(user.first_name), _text(user.middle_name), _text(user.last_name)))
+    )
+    add("customer.name", full)
+    if user.last_name and user.maiden_name:
+        add("customer.name", f"{user.first_name or ''} {user.maiden_name}")
+    add("customer.name", user.preferred_name)
     add("customer.email", user.email)
     if user.mobile_country_code and user.mobile:
         add("customer.mobile", canonical_phone(f"{user.mobile_country_code}{user.mobile}"))

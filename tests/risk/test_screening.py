@@ -183,6 +183,7 @@ def test_screening_values_for_an_unsaved_user(program) -> None:  # type: ignore[
         first_name="Ada",
         last_name="Lovelace",
         maiden_name="Byron",
+        name=["Ada Lovelace", "Ada Byron"],  # the full name, and with the maiden name
         email="ada@example.com",
         mobile="6591234567",
         id_number=["S1234567D", "E7654321"],
