@@ -45,6 +45,7 @@ from risk.models import (
 )
 from risk.normalize import canonical_phone, key_for
 from risk.screening import ScreeningDecision, screen_many
+from users import audit
 from users.models import (
     AccountHolder,
     ActorKind,
@@ -178,14 +179,13 @@ def screening_rows(
         matcher_version=decision.matcher_version,
         created_at=now,
     )
-    event = UserEvent(
+    event = audit.build_event(
         user=user,
         type=EventType.SCREENED,
         actor_kind=ActorKind.SYSTEM,
         actor_id=RISK_ACTOR_ID,
         channel=channel,
         reason=_screening_summary(decision, trigger),
-        changes={},
         at=now,
     )
     return screening, event
@@ -256,14 +256,14 @@ def risk_review(*, user: AccountHolder, outcome: str, operator: User, reason: st
     AccountHolder.objects.filter(pk=row.pk).update(
         risk_status=outcome, updated_at=now, row_version=F("row_version") + 1
     )
-    UserEvent.objects.create(
+    audit.record_event(
         user=row,
         type=EventType.REVIEWED,
         actor_kind=ActorKind.OPERATOR,
         actor_id=_operator_id(operator),
         channel=Channel.ADMIN,
         reason=reason,
-        changes={"risk_status": [RiskStatus.PENDING, outcome]},
+        changes={"risk_status": (RiskStatus.PENDING, outcome)},
         at=now,
     )
     user.risk_status = outcome
@@ -315,14 +315,14 @@ def exemption_grant(
         granted_at=now,
         expires_at=expires_at,
     )
-    UserEvent.objects.create(
+    audit.record_event(
         user=row,
         type=EventType.REVIEWED,
         actor_kind=ActorKind.OPERATOR,
         actor_id=_operator_id(granted_by),
         channel=Channel.ADMIN,
         reason=reason,
-        changes={"risk_exemption": [None, f"until {expires_at:%Y-%m-%dT%H:%M:%SZ}"]},
+        changes={"risk_exemption": (None, f"until {expires_at:%Y-%m-%dT%H:%M:%SZ}")},
         at=now,
     )
     return exemption
@@ -338,14 +338,14 @@ def exemption_revoke(*, exemption: RiskExemption, by: User | None, reason: str) 
     )
     if not updated:
         raise ValidationError("This exemption has already ended.")
-    UserEvent.objects.create(
-        user_id=exemption.user_id,
+    audit.record_event(
+        user=exemption.user,
         type=EventType.REVIEWED,
         actor_kind=ActorKind.OPERATOR,
         actor_id=_operator_id(by),
         channel=Channel.ADMIN,
         reason=reason,
-        changes={"risk_exemption": ["granted", "revoked"]},
+        changes={"risk_exemption": ("granted", "revoked")},
         at=now,
     )
     exemption.refresh_from_db()
@@ -514,13 +514,13 @@ def rescreen_batch(*, program: Program, users: list[AccountHolder]) -> RescreenC
     for user, decision in zip(users, decisions, strict=True):
         counts.screened += 1
         new_status = rescreen_status(decision=decision, current=user.risk_status)
-        changes: dict[str, list[str]] = {}
+        changes: dict[str, tuple[str, str]] = {}
         if new_status != user.risk_status:
             changed = AccountHolder.objects.filter(pk=user.pk, risk_status=user.risk_status).update(
                 risk_status=new_status, updated_at=now, row_version=F("row_version") + 1
             )
             if changed:
-                changes = {"risk_status": [user.risk_status, new_status]}
+                changes = {"risk_status": (user.risk_status, new_status)}
                 if new_status == RiskStatus.PENDING:
                     counts.flagged += 1
                 else:
@@ -544,7 +544,7 @@ def rescreen_batch(*, program: Program, users: list[AccountHolder]) -> RescreenC
             )
         )
         events.append(
-            UserEvent(
+            audit.build_event(
                 user=user,
                 type=EventType.SCREENED,
                 actor_kind=ActorKind.SYSTEM,
@@ -556,5 +556,5 @@ def rescreen_batch(*, program: Program, users: list[AccountHolder]) -> RescreenC
             )
         )
     Screening.objects.bulk_create(screenings)
-    UserEvent.objects.bulk_create(events)
+    audit.insert_events(events)
     return counts

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core import error_codes
 from core.exceptions import ApiError
+from users import audit
 from users.models import (
     PENDING_STATUSES,
     TERMINAL_STATUSES,
@@ -29,7 +30,6 @@ from users.models import (
     Status,
     StatusChange,
     SubStatus,
-    UserEvent,
 )
 
 
@@ -208,7 +208,7 @@ def user_change_status(
         reason=reason,
         at=now,
     )
-    UserEvent.objects.create(
+    audit.record_event(
         user=user,
         type=EventType.STATUS_CHANGED,
         actor_kind=actor.kind,
@@ -216,8 +216,8 @@ def user_change_status(
         channel=channel,
         reason=reason,
         changes={
-            "status": [from_status, to_status],
-            "sub_status": [from_sub_status, new_sub_status],
+            "status": (from_status, to_status),
+            "sub_status": (from_sub_status, new_sub_status),
         },
         at=now,
     )

@@ -43,7 +43,6 @@ from users.models import (
     Status,
     StatusChange,
     TaxResidency,
-    UserEvent,
 )
 from users.pending import (
     EMAIL,
@@ -218,7 +217,7 @@ def _user_create(
         at=now,
     )
     # one INSERT for both events; `created` first, so it keeps the lower id
-    UserEvent.objects.bulk_create([created, screened])
+    audit.insert_events([created, screened])
     _cache_children(user, identifications, addresses, tax_residencies)
     return user
 
