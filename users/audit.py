@@ -141,8 +141,9 @@ def on_publish(publisher: Publisher) -> None:
 def topic_for(type: str, changes: Mapping[str, Any]) -> str:
     """The partner event type an audit row publishes, or "" for an internal-only row.
 
-    A screening or review publishes only when it moved the KYC or risk status; granting or
-    revoking a risk exemption, and a screening that changed nothing, stay internal.
+    A screening publishes only when it moved the risk status, a review as the status it moved
+    (or as `user.updated` for other fields); granting or revoking a risk exemption, and a
+    screening that changed nothing, stay internal.
     """
     topic = _TOPICS.get(type, "")
     if topic is not None:
@@ -151,6 +152,8 @@ def topic_for(type: str, changes: Mapping[str, Any]) -> str:
         return "user.kyc_status_changed"
     if "risk_status" in changes:
         return "user.risk_status_changed"
+    if type == EventType.REVIEWED and set(changes) - {"risk_exemption"}:
+        return "user.updated"  # an operator's other decisions: contact verified, wallet created
     return ""
 
 

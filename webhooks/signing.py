@@ -25,3 +25,8 @@ def signature(secrets_in_force: list[str], msg_id: str, at: datetime, body: str)
     return " ".join(
         Webhook(secret).sign(msg_id=msg_id, timestamp=at, data=body) for secret in secrets_in_force
     )
+
+
+def new_message_suffix() -> str:
+    """The random part of a `webhook.test` message id."""
+    return secrets.token_hex(16)
