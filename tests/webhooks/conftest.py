@@ -65,8 +65,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if receiver.delay:
-                time.sleep(receiver.delay)
+            delay = receiver.delay
             with receiver.lock:
                 n = len(receiver.received) + 1
                 parsed = json.loads(body)
@@ -80,6 +79,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     )
                 )
                 status = receiver.respond(n)
+            if delay:  # counted on arrival, answered after the delay
+                time.sleep(delay)
             self.send_response(status)
             self.send_header("content-length", "2")
             self.end_headers()
@@ -134,4 +135,3 @@ def drain(until: Callable[[], bool] | None = None, timeout: float = 10.0) -> Non
 
 def queued_tasks() -> int:
     return DBTaskResult.objects.count()
-
