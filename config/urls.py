@@ -25,6 +25,7 @@ urlpatterns = [
         name="v2-enumerations",
     ),
     path("<slug:program>/", include("users.urls")),
+    path("<slug:program>/", include("webhooks.urls")),
     # Anything else under an API version answers the envelope, never an HTML page.
     re_path(r"^[^/]+/v[12](/.*)?$", api_not_found),
 ]
