@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import Max, Subquery, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -246,7 +247,7 @@ def insert_events(events: Sequence[UserEvent]) -> list[UserEvent]:
     return saved
 
 
-def _next_sequence(user_id: int) -> Coalesce:
+def _next_sequence(user_id: int) -> CombinedExpression:
     latest = (
         UserEvent.objects.filter(user_id=user_id)
         .order_by()

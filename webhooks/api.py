@@ -48,7 +48,7 @@ class WebhookWithSecretOut(WebhookOut):
 
 
 class WebhookListOut(serializers.Serializer):
-    data = WebhookOut(many=True)
+    data = WebhookOut(many=True)  # type: ignore[assignment]
 
 
 class AttemptOut(serializers.Serializer):
@@ -73,7 +73,7 @@ class DeliveryOut(serializers.Serializer):
 
 
 class DeliveryListOut(serializers.Serializer):
-    data = DeliveryOut(many=True)
+    data = DeliveryOut(many=True)  # type: ignore[assignment]
 
 
 class SecretOut(serializers.Serializer):

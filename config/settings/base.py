@@ -138,9 +138,9 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
 WEBHOOK_ALLOW_PRIVATE = env.bool("ONBOARD_WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("ONBOARD_WEBHOOK_TIMEOUT_SECONDS", default=15.0)
 # seconds after a failed attempt before the next; the last one fails the delivery (~3.2 days)
-WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+WEBHOOK_RETRY_SCHEDULE: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 # an endpoint failing every attempt for this long is disabled
-WEBHOOK_DISABLE_AFTER_SECONDS = 5 * 24 * 3600
+WEBHOOK_DISABLE_AFTER_SECONDS: float = 5 * 24 * 3600
 # a worker killed mid-attempt holds its delivery this long (> the timeout) before another retries
 WEBHOOK_LEASE_SECONDS = 60
 # how often `run_worker` looks for stalled work (a killed worker's claims, undispatched events)

@@ -39,6 +39,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     respond: Callable[[int], int] = lambda n: 200
     delay: float = 0.0
+    body: bytes = b"ok"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def verify(self, body: bytes, headers: dict[str, str]) -> bool:
@@ -81,10 +82,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 status = receiver.respond(n)
             if delay:  # counted on arrival, answered after the delay
                 time.sleep(delay)
+            answer = receiver.body
             self.send_response(status)
-            self.send_header("content-length", "2")
+            self.send_header("content-length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(answer)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -4,6 +4,7 @@ SSRF guard at delivery, redeliver and test events."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_events_arrive_signed_in_sequence_order(api_a, endpoint, receiver):
 def test_only_subscribed_types_of_the_own_program_are_delivered(
     api_a, api_b, program_a, receiver, client_a
 ):
-    ep, secret = services.endpoint_create(
+    _ep, secret = services.endpoint_create(
         program=program_a, client=client_a, url=receiver.url, events=["user.status_changed"]
     )
     receiver.secrets.append(secret)
@@ -88,7 +89,7 @@ def test_500_forever_follows_the_schedule_then_disables(api_a, endpoint, receive
     # one try plus one per step of the schedule
     assert delivery.attempts == 4 and len(receiver.received) == 4
     times = list(Attempt.objects.order_by("at").values_list("at", flat=True))
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     for gap, step in zip(gaps, [0.05, 0.1, 0.5], strict=True):
         assert gap >= step  # never earlier than the schedule (jitter only lengthens)
     endpoint.refresh_from_db()

@@ -69,7 +69,7 @@ def workers() -> Iterator[Any]:
 
     def start() -> subprocess.Popen[bytes]:
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-        proc = subprocess.Popen(  # noqa: S603
+        proc = subprocess.Popen(
             [sys.executable, "manage.py", "run_worker", "--interval", "0.05"],
             cwd=ROOT,
             env=env,
