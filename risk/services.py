@@ -142,13 +142,18 @@ def record_screening(
     decision: ScreeningDecision,
     trigger: str,
     channel: str = Channel.SYSTEM,
+    risk_change: tuple[str, str] | None = None,
 ) -> Screening:
-    """Persist a screening of a saved user and add a `screened` event to its audit trail."""
+    """Persist a screening of a saved user and add a `screened` event to its audit trail.
+
+    `risk_change` (old, new) is the risk status the caller moved on this screening's decision:
+    recorded on the event, which then publishes `user.risk_status_changed`.
+    """
     screening, event = screening_rows(
-        user=user, decision=decision, trigger=trigger, channel=channel
+        user=user, decision=decision, trigger=trigger, channel=channel, risk_change=risk_change
     )
     screening.save(force_insert=True)
-    event.save(force_insert=True)
+    audit.insert_events([event])
     return screening
 
 
@@ -158,6 +163,7 @@ def screening_rows(
     decision: ScreeningDecision,
     trigger: str,
     channel: str = Channel.SYSTEM,
+    risk_change: tuple[str, str] | None = None,
 ) -> tuple[Screening, UserEvent]:
     """The unsaved rows `record_screening` inserts: the screening and its `screened` event.
 
@@ -186,6 +192,7 @@ def screening_rows(
         actor_id=RISK_ACTOR_ID,
         channel=channel,
         reason=_screening_summary(decision, trigger),
+        changes={"risk_status": risk_change} if risk_change else None,
         at=now,
     )
     return screening, event

@@ -38,8 +38,17 @@ def screen_write(
     return risk.screen_user_write(program=program, values=values)
 
 
-def record(*, user: AccountHolder, decision: ScreeningDecision, trigger: str, channel: str) -> None:
-    risk.record_screening(user=user, decision=decision, trigger=trigger, channel=channel)
+def record(
+    *,
+    user: AccountHolder,
+    decision: ScreeningDecision,
+    trigger: str,
+    channel: str,
+    risk_change: tuple[str, str] | None = None,
+) -> None:
+    risk.record_screening(
+        user=user, decision=decision, trigger=trigger, channel=channel, risk_change=risk_change
+    )
 
 
 def screening_rows(

@@ -333,6 +333,7 @@ def _user_update(
 
     now = timezone.now()
     changed = _changed_paths(user, plan)
+    previous_risk = user.risk_status
     _save(user, plan, risk_status, now)
     for name, (current, requested) in plan.pending.items():
         pending_update_request(
@@ -351,7 +352,13 @@ def _user_update(
         if EXEMPTION_ENDING_FIELDS & changed.keys():
             risk_gateway.end_exemptions(user, "name or identification data changed")
     risk_gateway.record(
-        user=user, decision=decision, trigger=risk_gateway.TRIGGER_UPDATE, channel=channel
+        user=user,
+        decision=decision,
+        trigger=risk_gateway.TRIGGER_UPDATE,
+        channel=channel,
+        risk_change=(previous_risk, user.risk_status)
+        if user.risk_status != previous_risk
+        else None,
     )
     return user, None
 

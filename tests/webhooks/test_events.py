@@ -274,3 +274,21 @@ def test_concurrent_writes_to_one_user_get_distinct_increasing_sequences(program
     sequences = [e.sequence for e in published(user)]
     assert sequences == list(range(1, len(sequences) + 1))
     assert len(sequences) >= 2
+
+
+def test_an_update_the_risk_engine_flags_publishes_risk_status_changed(api_a, program_a):
+    user = v1_create(api_a)
+    assert user.risk_status == RiskStatus.CLEARED
+    listed("last_name", "Mohammed", match="fuzzy", action="score", weight=10)
+    response = api_a.put(
+        "/alpha/v1/users",
+        {"last_name": "Muhammad"},
+        format="json",
+        HTTP_X_AUTH_USER_ID=user.public_id,
+    )
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.risk_status == RiskStatus.PENDING
+    assert topics(user) == ["user.created", "user.updated", "user.risk_status_changed"]
+    data = catalogue.data_for(published(user)[-1], user.public_id)
+    assert (data["from"], data["to"]) == ("CLEARED", "PENDING")
