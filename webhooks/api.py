@@ -147,9 +147,15 @@ def body_fields(data: Any, allowed: frozenset[str], *, required: frozenset[str])
         errors.append(
             FieldError("active", error_codes.VALIDATION_ERROR, "`active` is true or false.")
         )
-    if "description" in data and not isinstance(data["description"], str):
+    if "description" in data and (
+        not isinstance(data["description"], str) or len(data["description"]) > 200
+    ):
         errors.append(
-            FieldError("description", error_codes.VALIDATION_ERROR, "`description` is text.")
+            FieldError(
+                "description",
+                error_codes.VALIDATION_ERROR,
+                "`description` is text of at most 200 characters.",
+            )
         )
     if errors:
         raise ApiError.from_field_errors(errors)

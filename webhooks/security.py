@@ -33,7 +33,10 @@ def allow_private() -> bool:
 
 def check_url(url: str) -> None:
     """Raise `UrlInvalid` or `UrlNotAllowed` unless `url` may receive webhooks now."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise UrlInvalid("The url is malformed; send e.g. https://example.com/hooks.") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UrlInvalid("The url must be an absolute https URL, e.g. https://example.com/hooks.")
     if parts.username or parts.password:

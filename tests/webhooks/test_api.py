@@ -83,6 +83,8 @@ def test_read_only_clients_list_but_do_not_change(api_a, api_readonly_a, program
         ({"events": ["user.nope"]}, "events", "resource_webhook_events_invalid"),
         ({"events": ["*", "user.created"]}, "events", "resource_webhook_events_invalid"),
         ({"colour": "red"}, "colour", "resource_user_unknown_field"),
+        ({"url": "https://[::1/hooks"}, "url", "resource_webhook_url_invalid"),
+        ({"description": "x" * 201}, "description", "validation_error"),
     ],
 )
 def test_bad_bodies_say_what_is_wrong_and_save_nothing(api_a, program_a, body, field, code):
