@@ -28,7 +28,9 @@ migrate: install
 run: migrate
 	$(MANAGE) bootstrap_demo --no-seed --host $(HOST) --port $(PORT)
 	@echo "Serving http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	$(MANAGE) runserver $(HOST):$(PORT)
+	@# one webhook worker beside the web server, stopped with it; demo receivers may be local
+	export ONBOARD_WEBHOOK_ALLOW_PRIVATE=true; $(MANAGE) run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(MANAGE) runserver $(HOST):$(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -37,6 +37,7 @@ urlpatterns = [
     path("<slug:program>/", include("users.urls")),
     # the signed links the documents API issues (no API credentials: the signature is one)
     path("documents/<str:token>/<str:name>", document_download, name="document-download"),
+    path("<slug:program>/", include("webhooks.urls")),
     # Anything else under an API version answers the envelope, never an HTML page.
     re_path(r"^[^/]+/v[12](/.*)?$", api_not_found),
 ]

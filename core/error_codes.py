@@ -346,3 +346,27 @@ DESCRIPTIONS.update(
         RISK_EXCEPTION_REASON_LENGTHMAX: "`reason` must be at most 500 characters.",
     }
 )
+
+# --- webhooks (issue 15, SPEC §13)
+WEBHOOK_NOT_FOUND: Final = "resource_webhook_not_found"
+WEBHOOK_URL_INVALID: Final = "resource_webhook_url_invalid"
+WEBHOOK_URL_NOT_ALLOWED: Final = "resource_webhook_url_not_allowed"
+WEBHOOK_EVENTS_INVALID: Final = "resource_webhook_events_invalid"
+DELIVERY_NOT_FOUND: Final = "resource_delivery_not_found"
+
+DESCRIPTIONS.update(
+    {
+        WEBHOOK_NOT_FOUND: "Webhook `{webhook_id}` was not found in this program.",
+        WEBHOOK_URL_INVALID: "{detail}",
+        WEBHOOK_URL_NOT_ALLOWED: (
+            "The webhook url resolves to a loopback, private, link-local or metadata address; "
+            "use a public https address."
+        ),
+        WEBHOOK_EVENTS_INVALID: (
+            "`events` must be a non-empty list of event types (see /event/categories), "
+            'or ["*"] for all. {detail}'
+        ),
+        DELIVERY_NOT_FOUND: "Delivery `{delivery_id}` was not found for this webhook.",
+    }
+)
+HTTP_STATUS.update({WEBHOOK_NOT_FOUND: 404, DELIVERY_NOT_FOUND: 404})

@@ -327,7 +327,8 @@ class PendingUpdateInline(ReadOnlyInline):
 class UserEventInline(ReadOnlyInline):
     model = UserEvent
     verbose_name_plural = "audit trail (latest 50)"
-    fields = ("at", "type", "actor_kind", "actor_id", "channel", "reason", "change_list")
+    # topic / sequence: the partner event the write published (webhooks, SPEC §13)
+    fields = ("at", "type", "actor_kind", "actor_id", "channel", "reason", "change_list", "topic", "sequence")  # noqa: E501  # fmt: skip
 
     @admin.display(description="changes")
     def change_list(self, obj: UserEvent) -> SafeString | str:

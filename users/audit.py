@@ -3,17 +3,28 @@
 Events are read by operators (admin inline) and by partners (v2 `/events`), so values that
 identify a person are masked when the event is written — the stored trail itself never holds
 a full name, e-mail, phone, id number or birthday, and never anything of a password.
+
+Every `UserEvent` is written here (`record_event`, or `build_event` + `insert_events` for a
+write that inserts several in one statement), and this is also where a write becomes a
+partner event (SPEC §13): an audit row whose change partners hear about gets its `topic`
+(`user.status_changed`, ...) and the user's next `sequence`, in the write's own INSERT. The
+apps above `users` that deliver those events (webhooks) subscribe with `on_publish`; they are
+called with the published rows inside the write's transaction, so whatever they write (the
+delivery task) commits or rolls back with the change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.db.models import Max, Subquery, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from users.models import AccountHolder, UserEvent
+from users.models import AccountHolder, EventType, UserEvent
 
 PASSWORD_MASK = "********"
 DATE_MASK = "****-**-**"
@@ -98,6 +109,55 @@ def masked_changes(changes: Mapping[str, tuple[Any, Any]]) -> dict[str, list[Any
     }
 
 
+# audit type → partner event type; `None` entries depend on the changes (see `topic_for`)
+_TOPICS: dict[str, str | None] = {
+    EventType.CREATED: "user.created",
+    EventType.UPDATED: "user.updated",
+    EventType.STATUS_CHANGED: "user.status_changed",
+    EventType.SCREENED: None,
+    EventType.REVIEWED: None,
+    EventType.PENDING_UPDATE_REQUESTED: "user.pending_update.requested",
+    EventType.PENDING_UPDATE_APPROVED: "user.pending_update.approved",
+    EventType.PENDING_UPDATE_REJECTED: "user.pending_update.rejected",
+    # written by the document and erasure work through this module
+    "document_uploaded": "user.document.uploaded",
+    "document_deleted": "user.document.deleted",
+    "erased": "user.erased",
+}
+
+Publisher = Callable[[Sequence[UserEvent]], None]
+_publishers: list[Publisher] = []
+
+
+def on_publish(publisher: Publisher) -> None:
+    """Call `publisher` with every write's published events, inside the write's transaction.
+
+    Registered once by an app above `users` (in its `AppConfig.ready`); registering the same
+    function twice is a no-op.
+    """
+    if publisher not in _publishers:
+        _publishers.append(publisher)
+
+
+def topic_for(type: str, changes: Mapping[str, Any]) -> str:
+    """The partner event type an audit row publishes, or "" for an internal-only row.
+
+    A screening publishes only when it moved the risk status, a review as the status it moved
+    (or as `user.updated` for other fields); granting or revoking a risk exemption, and a
+    screening that changed nothing, stay internal.
+    """
+    topic = _TOPICS.get(type, "")
+    if topic is not None:
+        return topic
+    if "kyc_status" in changes or "kyc_sub_status" in changes:
+        return "user.kyc_status_changed"
+    if "risk_status" in changes:
+        return "user.risk_status_changed"
+    if type == EventType.REVIEWED and set(changes) - {"risk_exemption"}:
+        return "user.updated"  # an operator's other decisions: contact verified, wallet created
+    return ""
+
+
 def build_event(
     *,
     user: AccountHolder,
@@ -110,6 +170,7 @@ def build_event(
     at: datetime | None = None,
 ) -> UserEvent:
     """An unsaved event, for writes that insert several events in one statement."""
+    masked = masked_changes(changes or {})
     return UserEvent(
         user=user,
         type=type,
@@ -117,8 +178,9 @@ def build_event(
         actor_id=actor_id,
         channel=channel,
         reason=reason,
-        changes=masked_changes(changes or {}),
+        changes=masked,
         at=at or timezone.now(),
+        topic=topic_for(type, masked),
     )
 
 
@@ -133,6 +195,11 @@ def record_event(
     reason: str = "",
     at: datetime | None = None,
 ) -> UserEvent:
+    """Write one event; a published one takes the user's next sequence in the same INSERT.
+
+    The caller holds the user's row lock (every write path does), so the `MAX + 1` cannot
+    race; the unique `(user, sequence)` constraint is the database's guarantee behind it.
+    """
     event = build_event(
         user=user,
         type=type,
@@ -143,12 +210,54 @@ def record_event(
         reason=reason,
         at=at,
     )
+    if event.topic:
+        event.sequence = _next_sequence(event.user_id)  # type: ignore[assignment]
     event.save(force_insert=True)
+    if event.topic:
+        # the number was computed by the database: forget the expression, so that reading
+        # `event.sequence` loads the value (a deferred field) instead of costing every write
+        del event.__dict__["sequence"]
+        _publish([event])
     return event
 
 
-def record_events(events: list[UserEvent]) -> list[UserEvent]:
-    """Insert events made by `build_event` in one statement, in the order given (a write that
-    leaves several events, a re-screening batch). Every `UserEvent` write passes through
-    `record_event` or here."""
-    return UserEvent.objects.bulk_create(events)
+def insert_events(events: Sequence[UserEvent]) -> list[UserEvent]:
+    """Insert built events in one statement, published ones numbered per user in list order.
+
+    A new user's `created` event is its first (sequence 1); for the others one grouped read
+    of the users' current maxima (under the row locks the callers hold) sets the numbers.
+    """
+    published = [e for e in events if e.topic]
+    others = {e.user_id for e in published if e.type != EventType.CREATED}
+    last: dict[int, int] = {}
+    if others:
+        last = {
+            row["user_id"]: row["last"] or 0
+            for row in UserEvent.objects.filter(user_id__in=others)
+            .order_by()
+            .values("user_id")
+            .annotate(last=Max("sequence"))
+        }
+    for event in published:
+        last[event.user_id] = last.get(event.user_id, 0) + 1
+        event.sequence = last[event.user_id]
+    saved = UserEvent.objects.bulk_create(events)
+    if published:
+        _publish(published)
+    return saved
+
+
+def _next_sequence(user_id: int) -> CombinedExpression:
+    latest = (
+        UserEvent.objects.filter(user_id=user_id)
+        .order_by()
+        .values("user_id")
+        .annotate(last=Max("sequence"))
+        .values("last")
+    )
+    return Coalesce(Subquery(latest), Value(0)) + 1
+
+
+def _publish(events: Sequence[UserEvent]) -> None:
+    for publisher in _publishers:
+        publisher(events)

@@ -500,10 +500,19 @@ class UserEvent(models.Model):
     reason = models.TextField(blank=True)
     changes = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField()
+    # the partner event (SPEC §13) this write publishes, "" when it is internal only; set by
+    # users/audit.py, with `sequence` increasing per user over the published events
+    topic = models.CharField(max_length=40, blank=True, default="")
+    sequence = models.PositiveBigIntegerField(blank=True, null=True)
 
     class Meta:
         ordering = ("-at", "-id")
         indexes = [models.Index(fields=["user", "-at", "-id"], name="userevent_user_at_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "sequence"], name="userevent_user_sequence_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} at {self.at:%Y-%m-%d %H:%M:%S}"

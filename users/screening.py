@@ -145,13 +145,18 @@ def record_screening(
     decision: ScreeningDecision,
     trigger: str,
     channel: str = Channel.SYSTEM,
+    risk_change: tuple[str, str] | None = None,
 ) -> Screening:
-    """Persist a screening of a saved user and add a `screened` event to its audit trail."""
+    """Persist a screening of a saved user and add a `screened` event to its audit trail.
+
+    `risk_change` (old, new) is the risk status the caller moved on this screening's decision:
+    recorded on the event, which then publishes `user.risk_status_changed`.
+    """
     screening, event = screening_rows(
-        user=user, decision=decision, trigger=trigger, channel=channel
+        user=user, decision=decision, trigger=trigger, channel=channel, risk_change=risk_change
     )
     screening.save(force_insert=True)
-    audit.record_events([event])
+    audit.insert_events([event])
     return screening
 
 
@@ -161,17 +166,18 @@ def screening_rows(
     decision: ScreeningDecision,
     trigger: str,
     channel: str = Channel.SYSTEM,
+    risk_change: tuple[str, str] | None = None,
 ) -> tuple[Screening, UserEvent]:
     """The unsaved rows `record_screening` inserts: the screening and its `screened` event.
 
     For a caller that inserts the event together with its own events in one statement
-    (`audit.record_events`).
+    (`audit.insert_events`).
     """
     if trigger not in ScreeningTrigger.values:
         raise ValueError(f"unknown screening trigger {trigger!r}")
     now = timezone.now()
     return _screening(user, user.program_id, decision, trigger, now), _screened_event(
-        user, decision, trigger, channel, now, changes={}
+        user, decision, trigger, channel, now, changes={"risk_status": risk_change} if risk_change else {}
     )
 
 
@@ -394,5 +400,5 @@ def rescreen_batch(*, program: Program, users: list[AccountHolder]) -> RescreenC
             _screened_event(user, decision, ScreeningTrigger.RESCREEN, Channel.CLI, now, changes)
         )
     Screening.objects.bulk_create(screenings)
-    audit.record_events(events)
+    audit.insert_events(events)
     return counts

@@ -240,7 +240,7 @@ def _user_create(
         at=now,
     )
     # one INSERT for both events; `created` first, so it keeps the lower id
-    audit.record_events([created, screened])
+    audit.insert_events([created, screened])
     return UserWrite(
         user=user,
         identifications=sorted(identifications, key=lambda i: not i.is_primary),
@@ -373,6 +373,7 @@ def _user_update(
     now = timezone.now()
     changed = _changed_paths(user, plan)
     unchanged = _as_read(user, reread, changed=True)  # the children the plan leaves alone
+    previous_risk = user.risk_status
     saved = _save(user, plan, risk_status, now)
     for name, (current, requested) in plan.pending.items():
         pending_update_request(
@@ -391,7 +392,13 @@ def _user_update(
         if EXEMPTION_ENDING_FIELDS & changed.keys():
             exemptions.end_exemptions(user, "name or identification data changed")
     screening.record_screening(
-        user=user, decision=decision, trigger=screening.TRIGGER_UPDATE, channel=channel
+        user=user,
+        decision=decision,
+        trigger=screening.TRIGGER_UPDATE,
+        channel=channel,
+        risk_change=(previous_risk, user.risk_status)
+        if user.risk_status != previous_risk
+        else None,
     )
     return UserWrite(
         user=user,

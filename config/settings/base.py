@@ -34,7 +34,9 @@ INSTALLED_APPS = [
     "risk",
     "documents",
     "apidocs",
-
+    "django_tasks",
+    "django_tasks.backends.database",
+    "webhooks",
     "axes",  # admin login throttle (issue 12): lockout by username + address
     # last: grants the permissions of the apps above to the operator groups after migrate
     "backoffice",
@@ -199,6 +201,22 @@ NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)
 # Where rate-limit counters live: "database" (default; shared by every app server) or
 # "cache" (the default cache; set CACHE_URL to a shared one such as Redis).
 RATE_LIMIT_STORE = env("ONBOARD_RATE_LIMIT_STORE", default="database")
+
+# --- Events and webhooks (SPEC §13): delivered by django-tasks workers (`manage.py run_worker`)
+TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+# URLs resolving to loopback, private, link-local or metadata addresses are refused unless this
+# is set (tests, and the `make run` demo); plain http is allowed only then too
+WEBHOOK_ALLOW_PRIVATE = env.bool("ONBOARD_WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("ONBOARD_WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+# seconds after a failed attempt before the next; the last one fails the delivery (~3.2 days)
+WEBHOOK_RETRY_SCHEDULE: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+# an endpoint failing every attempt for this long is disabled
+WEBHOOK_DISABLE_AFTER_SECONDS: float = 5 * 24 * 3600
+# a worker killed mid-attempt holds its delivery this long (> the timeout) before another retries
+WEBHOOK_LEASE_SECONDS = 60
+# how often `run_worker` looks for stalled work (a killed worker's claims, undispatched events)
+WEBHOOK_SWEEP_SECONDS = 30
+WEBHOOK_SECRET_OVERLAP_SECONDS = 24 * 3600
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiClientAuthentication"],

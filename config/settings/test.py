@@ -20,3 +20,11 @@ STORAGES = {**STORAGES, "documents": document_storage("", DOCUMENT_ROOT)}
 DEMO_CREDENTIALS_FILE = str(
     Path(tempfile.gettempdir()) / f"onboard-test-demo-credentials-{os.getpid()}.env"
 )
+
+# webhooks: loopback receivers, and a schedule of fractions of a second
+WEBHOOK_ALLOW_PRIVATE = True
+WEBHOOK_RETRY_SCHEDULE = [0.05, 0.1, 0.15]
+WEBHOOK_DISABLE_AFTER_SECONDS = 3600
+WEBHOOK_TIMEOUT_SECONDS = 1.5
+WEBHOOK_LEASE_SECONDS = 2
+WEBHOOK_SWEEP_SECONDS = 1

@@ -1,5 +1,5 @@
 """Every `UserEvent` write passes through users/audit.py (issue 11): `record_event`,
-`build_event` + `record_events`. Anything hooked there (masking, webhooks) sees every event.
+`build_event` + `insert_events`. Anything hooked there (masking, webhooks) sees every event.
 
 A source scan of the apps: outside users/audit.py no module builds a `UserEvent(...)`, writes
 through `UserEvent.objects` or a user's `events` manager.
@@ -11,7 +11,19 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("api", "backoffice", "config", "core", "enumerations", "programs", "risk", "users")
+APPS = (
+    "api",
+    "apidocs",
+    "backoffice",
+    "config",
+    "core",
+    "documents",
+    "enumerations",
+    "programs",
+    "risk",
+    "users",
+    "webhooks",
+)
 DOOR = ROOT / "users" / "audit.py"
 WRITES = {"create", "bulk_create", "get_or_create", "update_or_create", "update", "delete"}
 
