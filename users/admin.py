@@ -154,7 +154,7 @@ def change_user_status(
 # Search: each kind of term goes to its own index
 # ---------------------------------------------------------------------------------------------
 
-HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+HEX_ID = re.compile(r"^[0-9a-fA-F]{32}\Z")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,}$")
 SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer")
 

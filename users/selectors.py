@@ -11,7 +11,7 @@ from core.exceptions import ApiError
 from programs.models import Program
 from users.models import AccountHolder, Identification, PendingUpdate, PendingUpdateStatus
 
-PUBLIC_ID = re.compile(r"^[0-9a-f]{32}$")
+PUBLIC_ID = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 def is_public_id(value: object) -> bool:

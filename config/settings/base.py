@@ -34,6 +34,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
+    # refuses NUL, unpaired surrogates, out-of-range dates (core/boundary.py); reads chunked bodies
+    "core.boundary.InputBoundaryMiddleware",
+    # /healthz answers before anything validates the Host header (balancers probe by IP)
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
