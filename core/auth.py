@@ -60,12 +60,15 @@ class ApiClientAuthentication(BaseAuthentication):
         if credentials is None:
             raise ApiError(error_codes.INVALID_CREDENTIALS)
         client_id, secret = credentials
-        client = (
+        # client_id is unique: no ORDER BY (`.first()` would add one, and PostgreSQL may then
+        # walk the primary key for an id that does not exist, which times differently)
+        found = (
             ApiClient.objects.select_related("program")
             .annotate(catalog_version=version_subquery())
             .filter(client_id=client_id)
-            .first()
+            .order_by()[:1]
         )
+        client = next(iter(found), None)
         if client is None:
             # the same keyed hash and compare as for a known client: an unknown id and a
             # wrong secret must take the same time, or the timing tells which ids exist
