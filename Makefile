@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run migrate test test-fast lint typecheck check serve serve-env bench clean browsers
+.PHONY: install run migrate test test-fast lint typecheck check serve serve-env bench clean browsers nginx
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,10 +45,10 @@ check: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 
-test: install lint typecheck check browsers
+test: install lint typecheck check browsers nginx
 	$(BIN)/pytest
 
-test-fast: install browsers
+test-fast: install browsers nginx
 	$(BIN)/pytest -x
 
 # Production settings (needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS): migrate, seed and
@@ -85,6 +85,18 @@ browsers:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 		test -x $(CHROMIUM); \
+	}
+
+# Debian's nginx for the production-front tests (tests/core/test_front.py runs deploy/nginx.conf
+# in front of gunicorn): installed once if missing, as chromium is above.
+NGINX ?= /usr/sbin/nginx
+nginx:
+	@test -x $(NGINX) || { \
+		echo "== installing Debian's nginx for the production-front tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light >/dev/null; \
+		test -x $(NGINX); \
 	}
 
 clean:

@@ -16,6 +16,9 @@ bind = os.environ.get(
 
 # Sync workers: the work is database-bound and short; (2 x cores) + 1 keeps the cores busy
 # while some workers wait on PostgreSQL. WEB_CONCURRENCY overrides (the common PaaS name).
+# A sync worker is held by one connection for as long as its client takes to send the
+# request: never expose gunicorn to clients directly; the buffering proxy of
+# deploy/nginx.conf reads requests whole before they reach a worker (README "Security").
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"
 
@@ -26,8 +29,13 @@ graceful_timeout = 30
 keepalive = 5
 
 # Request-line and header bounds (bodies are bounded by DATA_UPLOAD_MAX_MEMORY_SIZE).
+# gunicorn answers requests beyond them itself, with small HTML pages (400, 414, 431) the API
+# envelope cannot cover. In production nginx (deploy/nginx.conf) stands in front: its own
+# limits are tighter, so it answers first, in JSON, and it turns gunicorn's 431 (more than
+# limit_request_fields headers) into JSON too (README "Security").
 limit_request_line = 8190
 limit_request_fields = 100
+limit_request_field_size = 8190
 
 # The load balancer's address(es) whose X-Forwarded-* headers gunicorn trusts.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,10 @@ from rest_framework.request import Request
 from core import error_codes, request_context
 from core.exceptions import ApiError
 from enumerations.catalog import version_subquery
-from programs.models import ApiClient
+from programs.models import ApiClient, hash_secret
+
+# Compared against for unknown client ids; no secret hashes to it (it is not hex).
+UNKNOWN_CLIENT_HASH = "-" * 64
 
 # last_used_at is advisory; write it at most this often so reads stay read-only.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -31,7 +35,8 @@ def parse_basic(header: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     client_id, sep, secret = decoded.partition(":")
-    if not sep or not client_id or not secret:
+    # NUL cannot be looked up in PostgreSQL (the driver raises): refused like any bad header
+    if not sep or not client_id or not secret or "\x00" in decoded:
         return None
     return client_id, secret
 
@@ -55,13 +60,21 @@ class ApiClientAuthentication(BaseAuthentication):
         if credentials is None:
             raise ApiError(error_codes.INVALID_CREDENTIALS)
         client_id, secret = credentials
-        client = (
+        # client_id is unique: no ORDER BY (`.first()` would add one, and PostgreSQL may then
+        # walk the primary key for an id that does not exist, which times differently)
+        found = (
             ApiClient.objects.select_related("program")
             .annotate(catalog_version=version_subquery())
             .filter(client_id=client_id)
-            .first()
+            .order_by()[:1]
         )
-        if client is None or not client.check_secret(secret) or not client.is_active:
+        client = next(iter(found), None)
+        if client is None:
+            # the same keyed hash and compare as for a known client: an unknown id and a
+            # wrong secret must take the same time, or the timing tells which ids exist
+            hmac.compare_digest(UNKNOWN_CLIENT_HASH, hash_secret(client_id, secret))
+            raise ApiError(error_codes.INVALID_CREDENTIALS)
+        if not client.check_secret(secret) or not client.is_active:
             raise ApiError(error_codes.INVALID_CREDENTIALS)
         now = timezone.now()
         if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:

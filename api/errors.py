@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.defaults import bad_request, page_not_found, server_error
@@ -21,6 +22,9 @@ from core.logging import safe_traceback
 from core.request_context import set_error_id
 
 logger = logging.getLogger("onboard.errors")
+
+# Retry-After of a 503 answered while the database is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def api_version(path: str) -> str:
@@ -113,6 +117,13 @@ def to_api_error(exc: BaseException, version: str) -> ApiError | None:
         return ApiError(error_codes.INVALID_REQUEST_BODY)
     if isinstance(exc, drf_exceptions.APIException):
         return ApiError(error_codes.INTERNAL_ERROR, status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down, restarting or refusing connections: nothing the client did,
+        # and worth retrying (writes safely so with an Idempotency-Key).
+        return ApiError(
+            error_codes.SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     return None
 
 

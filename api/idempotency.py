@@ -63,7 +63,7 @@ IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
 # Response headers worth replaying; the rest (request id, vary, ...) belong to each answer.
 STORED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified")
 
-_KEY = re.compile(r"^[\x20-\x7e]+$")
+_KEY = re.compile(r"^[\x20-\x7e]+\Z")
 
 logger = logging.getLogger("onboard.idempotency")
 

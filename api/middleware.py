@@ -16,7 +16,7 @@ from api.errors import api_version, json_error
 from core import request_context
 from core.logging import loggable_path
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}\Z")
 
 access_logger = logging.getLogger("onboard.access")
 

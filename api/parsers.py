@@ -10,17 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from api.boundary import loads_json
+
 
 class JSONParser(parsers.JSONParser):
+    """Decodes through the input boundary (api/boundary.py): NUL, unpaired surrogates,
+    non-finite numbers and out-of-range dates answer 400 naming each value's path."""
+
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return super().parse(stream, media_type, parser_context)
+            return loads_json(stream.read().decode(encoding))
         except RecursionError:
             raise ParseError("JSON nested too deeply.") from None
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
 
 
 class FormParser(parsers.FormParser):

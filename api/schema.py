@@ -187,6 +187,8 @@ def add_core_error_responses(
             codes: dict[int, list[str]] = {}
             if method in BODY_METHODS:
                 codes.update(BODY_CODES)
+            for status, status_codes in _boundary_codes(version, method, operation).items():
+                _document(operation.setdefault("responses", {}), version, status, status_codes)
             if any(
                 p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER
                 for p in operation.get("parameters", [])
@@ -195,6 +197,17 @@ def add_core_error_responses(
             for status, status_codes in codes.items():
                 _document(operation.setdefault("responses", {}), version, status, status_codes)
     return result
+
+
+def _boundary_codes(version: str, method: str, operation: dict[str, Any]) -> dict[int, list[str]]:
+    """The input boundary's answers (api/boundary.py) and the database-outage 503."""
+    bad_request = [error_codes.BAD_REQUEST]
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        bad_request.append(error_codes.INVALID_QUERY_PARAM)
+    if method in BODY_METHODS:
+        body_code = error_codes.VALIDATION_ERROR if version == "v2" else error_codes.INVALID_VALUE
+        bad_request.append(body_code)
+    return {400: bad_request, 503: [error_codes.SERVICE_UNAVAILABLE]}
 
 
 def _document(responses: dict[str, Any], version: str, status: int, codes: list[str]) -> None:

@@ -370,3 +370,48 @@ DESCRIPTIONS.update(
     }
 )
 HTTP_STATUS.update({WEBHOOK_NOT_FOUND: 404, DELIVERY_NOT_FOUND: 404})
+
+# --- input boundary and production front (issue 12)
+# A body value the service cannot store or compute with (api/boundary.py).
+INVALID_VALUE: Final = "invalid_value"
+# Answered by the reverse proxy in front of the app servers (deploy/nginx.conf), never by the
+# app itself: the request line or the headers exceed the proxy's limits, or no app server
+# answered in time.
+REQUEST_URI_TOO_LONG: Final = "request_uri_too_long"
+REQUEST_HEADERS_TOO_LARGE: Final = "request_headers_too_large"
+BAD_GATEWAY: Final = "bad_gateway"
+GATEWAY_TIMEOUT: Final = "gateway_timeout"
+
+DESCRIPTIONS.update(
+    {
+        INVALID_VALUE: (
+            "`{field}` is not accepted: it holds {reason}. Send text without NUL characters "
+            "or unpaired surrogates, finite numbers, and dates between 0001-01-02 and "
+            "9999-12-30."
+        ),
+        REQUEST_URI_TOO_LONG: "The request line is too long (at most 8 KiB).",
+        REQUEST_HEADERS_TOO_LARGE: (
+            "A request header is too large (at most 8 KiB each, 32 KiB in all)."
+        ),
+        BAD_GATEWAY: "No application server answered; retry after Retry-After seconds.",
+        GATEWAY_TIMEOUT: "The application server did not answer in time; retry with the same "
+        "Idempotency-Key.",
+    }
+)
+HTTP_STATUS.update(
+    {
+        INVALID_VALUE: 400,
+        REQUEST_URI_TOO_LONG: 414,
+        REQUEST_HEADERS_TOO_LARGE: 431,
+        BAD_GATEWAY: 502,
+        GATEWAY_TIMEOUT: 504,
+    }
+)
+TITLES.update(
+    {
+        414: "URI too long",
+        431: "Request header fields too large",
+        502: "Bad gateway",
+        504: "Gateway timeout",
+    }
+)

@@ -38,8 +38,8 @@ _EXTRA_KEYS = (
 _EMAIL = re.compile(r"[^\s@'\"(),<>;:]+@[^\s@'\"(),<>;:]+")
 # Tokens with four or more digits: phone numbers, id and card numbers, birthdays.
 _NUMBERISH = re.compile(r"\b(?=[A-Za-z0-9+\-/.]*\d{4})[A-Za-z0-9+\-/.]{4,}\b")
-_PUBLIC_ID = re.compile(r"^[0-9a-f]{32}$")
-_WORD = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
+_PUBLIC_ID = re.compile(r"^[0-9a-f]{32}\Z")
+_WORD = re.compile(r"^[a-z][a-z0-9_-]{0,49}\Z")
 _DIGIT_RUN = re.compile(r"[0-9]{4}")
 _DB_MODULES = ("django.db", "psycopg", "psycopg2", "sqlite3")
 

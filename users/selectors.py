@@ -13,7 +13,7 @@ from core.exceptions import ApiError
 from programs.models import Program
 from users.models import AccountHolder, Identification, PendingUpdate, PendingUpdateStatus
 
-PUBLIC_ID = re.compile(r"^[0-9a-f]{32}$")
+PUBLIC_ID = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 def is_public_id(value: object) -> bool:
@@ -67,7 +67,7 @@ def required_actions(pending: list[PendingUpdate]) -> list[dict[str, str]]:
 
 # --- the back-office search box: each kind of term goes to its own index ----------------------
 
-HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+HEX_ID = re.compile(r"^[0-9a-fA-F]{32}\Z")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,}$")
 SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer")
 

@@ -17,10 +17,10 @@ from rest_framework.response import Response
 
 from core import error_codes
 from core.exceptions import ApiError, FieldError
-from core.idempotency import idempotent
-from core.parsers import JSONParser
-from core.schema import error_responses
-from core.views import ProgramAPIView
+from api.idempotency import idempotent
+from api.parsers import JSONParser
+from api.schema import error_responses
+from api.views import ProgramAPIView
 from webhooks import events as catalogue
 from webhooks import services
 from webhooks.models import Delivery, Endpoint

@@ -44,6 +44,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "api.middleware.RequestContextMiddleware",
+    # refuses NUL, unpaired surrogates, out-of-range dates (api/boundary.py); reads chunked bodies
+    "api.boundary.InputBoundaryMiddleware",
+    # /healthz answers before anything validates the Host header (balancers probe by IP)
+    "api.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -540,7 +540,7 @@ def test_json_that_no_database_stores_is_refused(api_a, program_a):
     user = create(api_a, base_body(metadata={"a": 1}))
     response = put(api_a, user["id"], {"metadata": {"note": "nul \u0000 inside"}})
     body = assert_v2_error(response, 400, "validation_error")
-    assert sources(body) == [("metadata", "resource_user_metadata_invalid")]
+    assert sources(body) == [("metadata.note", "invalid_value")]  # the input boundary
     assert AccountHolder.objects.get(public_id=user["id"]).metadata == {"a": 1}
 
 

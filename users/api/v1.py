@@ -338,7 +338,7 @@ def _nullable(**kwargs: Any) -> serializers.CharField:
 class V1UserSerializer(serializers.Serializer):
     """The v1 user (SPEC §5). Absent values are `null`; the password is never returned."""
 
-    id = serializers.RegexField(r"^[0-9a-f]{32}$")
+    id = serializers.RegexField(r"^[0-9a-f]{32}\Z")
     email = _nullable()
     name = V1NameSerializer()
     mobile = V1MobileSerializer()
