@@ -35,8 +35,8 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.multipartparser import MultiPartParserError
 
-from core import error_codes
 from api.errors import api_version, json_error
+from core import error_codes
 from core.exceptions import ApiError, FieldError
 
 # One day inside Python's (and therefore Django's) calendar at each end, so that any UTC

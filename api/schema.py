@@ -140,13 +140,22 @@ class OnboardAutoSchema(AutoSchema):
     def _get_request_body(self, direction: str = "request") -> Any:
         """drf-spectacular documents bodies of PUT/PATCH/POST only; a DELETE whose view
         declares one (v1 `DELETE /users/{id}` takes `state`) is documented too."""
-        if self.method != "DELETE" or self.get_request_serializer() is None:
+        if self.method != "DELETE" or self._declared_request() is None:
             return super()._get_request_body(direction)
         self.method = "PUT"
         try:
             return super()._get_request_body(direction)
         finally:
             self.method = "DELETE"
+
+    def _declared_request(self) -> Any:
+        """The request body `extend_schema(request=...)` declares, or None: without one
+        drf-spectacular would guess a serializer from the view (and warn on a plain APIView)."""
+        self._get_serializer = lambda: None  # type: ignore[method-assign]
+        try:
+            return self.get_request_serializer()
+        finally:
+            del self._get_serializer
 
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())

@@ -18,8 +18,8 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from enumerations.catalog import Catalog, get_catalog
-from risk.names import check_full_name
 from risk.models import Action, EntityAttribute, MatchType
+from risk.names import check_full_name
 from risk.normalize import NAME_ATTRIBUTES, canonical_id_number, canonical_phone, key_for
 
 MAX_WEIGHT = 1_000_000

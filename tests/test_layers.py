@@ -12,7 +12,19 @@ from collections.abc import Iterator
 
 import grimp
 
-ROOTS = ("config", "api", "backoffice", "users", "risk", "programs", "enumerations", "core")
+ROOTS = (
+    "config",
+    "apidocs",
+    "api",
+    "documents",
+    "webhooks",
+    "backoffice",
+    "users",
+    "risk",
+    "programs",
+    "enumerations",
+    "core",
+)
 
 
 def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -16,7 +16,21 @@ from django.utils import timezone
 from risk.models import ExemptionEnd, RiskExemption
 from users import audit
 from users.models import AccountHolder, ActorKind, Channel, EventType
-from users.screening import locked, operator_id, require_reason
+
+
+def operator_id(operator: User | None) -> str:
+    return operator.get_username() if operator is not None else ""
+
+
+def require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("A reason is required.")
+    return reason
+
+
+def locked(user: AccountHolder) -> AccountHolder:
+    return AccountHolder.objects.select_for_update().get(pk=user.pk)
 
 
 def has_active_exemption(user: AccountHolder) -> bool:

@@ -302,7 +302,7 @@ class AccountHolder(models.Model):
             models.Index(
                 fields=["program", "type", "-created_at", "-id"], name="user_program_type_idx"
             ),
-            # v1 search by birthday (users.search)
+            # v1 search by birthday (users.api.search)
             models.Index(fields=["program", "birth_date"], name="user_program_birth_idx"),
             # admin search across programs
             models.Index(Lower("email"), name="user_email_idx"),

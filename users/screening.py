@@ -40,6 +40,7 @@ from risk.normalize import canonical_phone
 from risk.screening import ScreeningDecision, screen_many
 from risk.services import screen_user_write
 from users import audit
+from users.exemptions import locked, operator_id, require_reason
 from users.lifecycle import Actor, is_allowed, user_change_status
 from users.models import AccountHolder, ActorKind, Channel, EventType, RiskStatus, Status, UserEvent
 
@@ -177,7 +178,12 @@ def screening_rows(
         raise ValueError(f"unknown screening trigger {trigger!r}")
     now = timezone.now()
     return _screening(user, user.program_id, decision, trigger, now), _screened_event(
-        user, decision, trigger, channel, now, changes={"risk_status": risk_change} if risk_change else {}
+        user,
+        decision,
+        trigger,
+        channel,
+        now,
+        changes={"risk_status": risk_change} if risk_change else {},
     )
 
 
@@ -276,21 +282,6 @@ def blacklist_for_threshold(
 
 
 # --- reviews ------------------------------------------------------------------------------
-
-
-def operator_id(operator: User | None) -> str:
-    return operator.get_username() if operator is not None else ""
-
-
-def require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("A reason is required.")
-    return reason
-
-
-def locked(user: AccountHolder) -> AccountHolder:
-    return AccountHolder.objects.select_for_update().get(pk=user.pk)
 
 
 @transaction.atomic

@@ -15,12 +15,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core import error_codes
-from core.exceptions import ApiError, FieldError
 from api.idempotency import idempotent
 from api.parsers import JSONParser
 from api.schema import error_responses
 from api.views import ProgramAPIView
+from core import error_codes
+from core.exceptions import ApiError, FieldError
 from webhooks import events as catalogue
 from webhooks import services
 from webhooks.models import Delivery, Endpoint

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import requires_postgres
-from users import search
+from users.api import search
 from users.models import AccountHolder, Identification
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,5 @@
 """`GET /{program}/v1/oauth/consumer/search/users` (SPEC §11): MatchMove's program-level
-search. The query itself is users/search.py; this renders it, paged, with string counts."""
+search. The query itself is users/api/search.py; this renders it, paged, with string counts."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ from rest_framework.response import Response
 from api.pagination import invalid_param, single_valued
 from api.schema import error_responses
 from core import error_codes
+from users.api.search import (
+    COUNT_CAP,
+    FILTERS,
+    USER_STATUSES,
+    capped_count,
+    parse_search,
+    search_users,
+)
 from users.api.v1 import V1_STATUS_TEXT, V1LinkSerializer, V1UserSerializer, V1View, render_v1_user
 from users.models import AccountHolder, Identification, Status
-from users.search import COUNT_CAP, FILTERS, USER_STATUSES, capped_count, parse_search, search_users
 
 OPTIONS = ("match_type", "filter_condition", "response_type", "page", "records_per_page")
 RESPONSE_TYPES = ("expand", "condense")

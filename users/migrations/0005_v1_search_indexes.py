@@ -1,9 +1,9 @@
-"""Indexes of the v1 user search (users.search, SPEC §11): the birthday, and on PostgreSQL
+"""Indexes of the v1 user search (users.api.search, SPEC §11): the birthday, and on PostgreSQL
 the case-insensitive prefix indexes of customer_id, partner_id, mobile and id numbers."""
 
 from django.db import migrations, models
 
-from users.search import SEARCH_INDEXES
+from users.api.search import SEARCH_INDEXES
 
 
 def create_indexes(apps, schema_editor):

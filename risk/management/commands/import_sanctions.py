@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from risk.importing import MAX_WEIGHT
+from risk.entries import MAX_WEIGHT
 from risk.models import Action
 from risk.sanctions import SOURCES, SanctionsFormatError, read_source, sync_parties
 from risk.services import bump_list_version
