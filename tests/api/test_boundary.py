@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from api.boundary import DATE_MAX, DATE_MIN, loads_json, text_problem
 from core import error_codes
 from core.exceptions import ApiError
-from tests.core.test_envelopes import assert_v1, assert_v2
+from tests.api.test_envelopes import assert_v1, assert_v2
 from tests.users.conftest import v1_body
 from users.filters import CreatedBoundField, filter_users
 from users.models import AccountHolder

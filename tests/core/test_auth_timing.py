@@ -16,7 +16,8 @@ import pytest
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from core import auth, error_codes
+from api import auth
+from core import error_codes
 from core.exceptions import ApiError
 from tests.conftest import basic
 

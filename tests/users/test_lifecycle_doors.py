@@ -35,10 +35,10 @@ from rest_framework.test import APIClient
 from backoffice.groups import COMPLIANCE, setup_groups
 from core import error_codes
 from risk.models import RiskExemption
-from risk.services import exemption_grant, exemption_revoke
 from tests.admin.conftest import logged_in, make_operator
 from tests.risk.helpers import listed
 from tests.users.conftest import v1_body
+from users.exemptions import exemption_grant, exemption_revoke
 from users.models import (
     TERMINAL_STATUSES,
     AccountHolder,

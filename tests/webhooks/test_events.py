@@ -16,7 +16,6 @@ from django.db import connections, transaction
 from django_tasks.backends.database.models import DBTaskResult
 
 from core.exceptions import ApiError
-from risk.services import risk_review
 from tests.conftest import requires_postgres
 from tests.factories import AccountHolderFactory
 from tests.risk.helpers import listed
@@ -25,6 +24,7 @@ from users import kyc
 from users.lifecycle import Actor, user_change_status
 from users.models import AccountHolder, Channel, PendingUpdate, RiskStatus, UserEvent
 from users.pending import pending_update_approve, pending_update_reject
+from users.screening import risk_review
 from webhooks import events as catalogue
 
 pytestmark = pytest.mark.django_db
