@@ -14,7 +14,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_tasks.backends.database.admin import DBTaskResultAdmin
+from django_tasks.backends.database.models import DBTaskResult
 
+from core.admin_utils import GuardedAdminMixin, GuardedModelAdmin
 from core.exceptions import ApiError
 from webhooks import events as catalogue
 from webhooks import services
@@ -47,7 +50,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(GuardedModelAdmin):
     form = EndpointForm
     list_display = ("url", "program", "active", "disabled_reason", "failing_since", "created_at")
     list_filter = ("active", "disabled_reason", "program")
@@ -127,7 +130,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(GuardedModelAdmin):
     list_display = (
         "event_type",
         "message_id",
@@ -171,3 +174,12 @@ class DeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset.select_related("endpoint"):
             services.redeliver(delivery)
         messages.success(request, f"{queryset.count()} delivery(ies) queued again.")
+
+
+class TaskResultAdmin(GuardedAdminMixin, DBTaskResultAdmin):
+    """django-tasks' queue rows, under the project's guarded admin base."""
+
+
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)
+admin.site.register(DBTaskResult, TaskResultAdmin)

@@ -106,7 +106,11 @@ def test_undeclared_lookups_are_refused_without_filtering(
 def test_former_server_errors_are_400s(admin_op, url, params) -> None:
     response = admin_op.get(url, params)
     assert response.status_code == 400
-    assert b"Invalid filter" in response.content
+    if any("\x00" in value for value in params.values()):
+        # the input boundary (api/boundary.py) refuses a NUL before any admin code runs
+        assert response.content == b"Bad request."
+    else:
+        assert b"Invalid filter" in response.content
 
 
 @pytest.mark.parametrize(
