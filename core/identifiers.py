@@ -106,7 +106,7 @@ def email_key(value: str) -> str:
     try:
         return canonical_email(value)
     except IdentifierError:
-        return unicodedata.normalize("NFKC", nfkc(value).lower())
+        return unicodedata.normalize("NFKC", nfkc(value).lower()).strip()
 
 
 def phone_key(value: str) -> str:

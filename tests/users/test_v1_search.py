@@ -94,9 +94,13 @@ def test_fuzzy_is_a_case_insensitive_prefix(api_a, people, params, who):
 
 
 def test_fuzzy_birthday_at_the_end_of_the_calendar(api_a, people):
-    for value in ("9999", "9999-12", "9999-12-31"):
+    for value in ("9999", "9999-12", "9999-12-30"):
         response = api_a.get(URL, {"birthday": value, "match_type": "fuzzy"})
         assert _ids(response) == []
+    # the last calendar day is outside the dates the input boundary accepts (README Security)
+    response = api_a.get(URL, {"birthday": "9999-12-31", "match_type": "fuzzy"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_query_param"
 
 
 def test_fuzzy_user_id_prefix_and_exact_needs_the_whole_value(api_a, people):
