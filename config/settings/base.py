@@ -176,6 +176,13 @@ DOCUMENT_LINK_MAX_AGE = 15 * 60
 # set it separately to rotate SECRET_KEY without re-issuing every client secret.
 API_SECRET_PEPPER = env("ONBOARD_API_SECRET_PEPPER", default="") or SECRET_KEY
 
+# Personal data at rest (SPEC §15, core/crypto.py). ONBOARD_PII_KEYS: the key-encryption keys,
+# `id:base64key,...`, newest first (new values use the first; any decrypts; `rotate_pii_keys`
+# re-wraps onto the first). ONBOARD_PII_INDEX_KEY: the secret the blind-index key is derived
+# from (HKDF); it does not rotate with the keys. Production refuses to start without either.
+PII_KEYS = env("ONBOARD_PII_KEYS", default="")
+PII_INDEX_KEY = env("ONBOARD_PII_INDEX_KEY", default="")
+
 # Where error `link`s in the v1 envelope point.
 ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="/api/docs/#errors")
 
