@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "users",
     "risk",
     "documents",
+    "privacy",
     # last: grants the permissions of the apps above to the operator groups after migrate
     "backoffice",
 ]
@@ -75,6 +76,8 @@ def database_config(url: str) -> dict:
             "timeout": 20,
             "init_command": (
                 "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+                # erased personal data must not linger in free pages of the file (SPEC §15)
+                "PRAGMA secure_delete=ON;"
             ),
         }
     else:
