@@ -133,6 +133,14 @@ def test_every_user_field_is_on_the_page() -> None:
     for _, options in AccountHolderAdmin.fieldsets:
         for item in options["fields"]:
             shown.update(item if isinstance(item, tuple) else (item,))
+    # personal data is shown masked (SPEC §15): these columns stand for the fields they mask
+    for masked, fields in {
+        "email_masked": ("email",),
+        "mobile_masked": ("mobile_country_code", "mobile"),
+        "birth_date_masked": ("birth_date",),
+    }.items():
+        assert masked in shown
+        shown.update(fields)
     model_fields = {f.name for f in AccountHolder._meta.concrete_fields} - {"id", "password"}
 
     assert model_fields - shown == set()
