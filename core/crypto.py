@@ -43,6 +43,8 @@ _DEK_BYTES = 32
 _KEY_ID_MAX = 32
 _INDEX_INFO = b"onboard blind index v1"
 _TAG_BYTES = 16
+# enough of an envelope to read its key id (magic, lengths, key id)
+HEADER_PEEK_BYTES = 4 + 2 + 32
 _CHUNK = 64 * 1024
 
 
@@ -155,6 +157,20 @@ def decrypt(blob: bytes, aad: bytes) -> bytes:
 
 def envelope_key_id(blob: bytes) -> str:
     return _open_envelope(blob)[0]
+
+
+def peek_key_id(head: bytes) -> str:
+    """The key id of an envelope from its first HEADER_PEEK_BYTES (or more) bytes."""
+    if len(head) < len(MAGIC) + 2 or not head.startswith(MAGIC):
+        raise DecryptionError("not an encrypted envelope")
+    kid_len = head[len(MAGIC)]
+    start = len(MAGIC) + 2
+    if len(head) < start + kid_len:
+        raise DecryptionError("truncated envelope")
+    try:
+        return head[start : start + kid_len].decode("ascii")
+    except UnicodeDecodeError as error:
+        raise DecryptionError("malformed key id") from error
 
 
 def rewrap(blob: bytes) -> bytes:

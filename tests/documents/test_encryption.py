@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.test import override_settings
 
 from core import crypto
 from documents import services
 from documents.storage import document_storage
 from tests.documents import files
+from tests.documents.conftest import stored_names
 from tests.documents.test_services import OPERATOR, upload
 from users.models import Channel
 
@@ -67,3 +72,34 @@ def test_large_file_streams_through_encryption(user_a, document_store):
     document = upload(user_a, data)
     assert len(stored_bytes(document.storage_name)) > len(data)
     assert read(document) == data
+
+
+NEW_RING = (
+    "k3:"
+    + base64.b64encode(b"\x44" * 32).decode()
+    + ",test2:"
+    + base64.b64encode(b"\x11" * 32).decode()
+)
+
+
+def test_rotate_pii_keys_moves_every_file_to_the_newest_key(user_a, document_store):
+    data = [files.png(), files.pdf(pages=2)]
+    documents = [upload(user_a, item) for item in data]
+    data = [read(d) for d in documents]  # images are re-encoded on upload
+    old_names = {d.storage_name for d in documents}
+    with override_settings(PII_KEYS=NEW_RING):
+        out = io.StringIO()
+        call_command("rotate_pii_keys", "--no-progress", stdout=out)
+        assert "re-encrypted 2 document file(s) under key k3" in out.getvalue()
+        for document, expected in zip(documents, data, strict=True):
+            document.refresh_from_db()
+            assert document.storage_name not in old_names
+            assert crypto.peek_key_id(stored_bytes(document.storage_name)) == "k3"
+            assert read(document) == expected
+        assert not old_names & stored_names()
+        again = io.StringIO()
+        call_command("rotate_pii_keys", "--no-progress", stdout=again)  # resumable: nothing left
+        assert "re-encrypted 0 document file(s)" in again.getvalue()
+    # the retired key is no longer needed
+    with override_settings(PII_KEYS="k3:" + base64.b64encode(b"\x44" * 32).decode()):
+        assert [read(d) for d in documents] == data
