@@ -12,8 +12,17 @@ from django.utils import timezone
 
 from privacy.models import Erasure, ErasureRequest, ErasureRequestState
 from tests.admin.conftest import logged_in, make_operator
+from tests.documents.test_admin import review_url, submitted
 from users.lifecycle import Actor, user_change_status
-from users.models import Address, Channel, EventType, Identification, Status, UserEvent
+from users.models import (
+    AccountHolder,
+    Address,
+    Channel,
+    EventType,
+    Identification,
+    Status,
+    UserEvent,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +183,14 @@ def test_database_refuses_self_approval(compliance_user, person):  # type: ignor
             decided_by=compliance_user,
             decided_at=timezone.now(),
         )
+
+
+def test_kyc_review_page_masks_identity_for_support_only(program_a, support, compliance):  # type: ignore[no-untyped-def]
+    user, submission = submitted(program_a)
+    AccountHolder.objects.filter(pk=user.pk).update(birth_date=date(1906, 12, 9))
+    number = user.identifications.get().number
+    shown = support.get(review_url(submission)).content.decode()
+    assert number not in shown and "1906" not in shown and "1 Main St" not in shown
+    assert number[-4:] in shown  # masked, with the last characters
+    clear = compliance.get(review_url(submission)).content.decode()
+    assert number in clear and "1 Main St" in clear
