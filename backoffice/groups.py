@@ -71,16 +71,24 @@ GROUPS: dict[str, Grant] = {
         )
     ),
     COMPLIANCE: Grant(
-        include=("users.*", "risk.*", "programs.view_program"),
+        include=("users.*", "risk.*", "programs.view_program", "privacy.*"),
         # the audit trail and users are never deleted, not even by compliance
-        exclude=("users.delete_*",),
+        exclude=("users.delete_*", "privacy.delete_*"),
     ),
     ADMIN: Grant(include=("*",)),
 }
 
 # Apps whose permissions the groups grant: their content types and default permissions are
 # made sure of first (post_migrate may run for this app before a later-added one).
-_GRANTED_APPS = ("auth", "contenttypes", "programs", "enumerations", "users", "risk")
+_GRANTED_APPS = (
+    "auth",
+    "contenttypes",
+    "programs",
+    "enumerations",
+    "users",
+    "risk",
+    "privacy",
+)
 
 
 @transaction.atomic

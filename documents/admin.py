@@ -35,7 +35,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from backoffice.groups import PERM_REVIEW
-from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, refusal_text
+from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, mask_tail, refusal_text
 from core.exceptions import ApiError
 from documents import services
 from documents.models import Document, KycQueueEntry, KycSubmission, SubmissionState
@@ -45,6 +45,8 @@ from users.lifecycle import Actor
 from users.models import AccountHolder, Channel
 
 VIEW_USERS = "users.view_accountholder"
+# reviewers who decide (compliance) compare identity fields in clear; others see them masked
+PERM_REVEAL = "privacy.reveal_pii"
 
 
 def can_view(request: HttpRequest) -> bool:
@@ -263,7 +265,7 @@ class KycSubmissionAdmin(ViewOnlyAdmin):
             "opts": self.opts,
             "title": f"KYC review: {user.public_id}",
             "submission": submission,
-            "identity": identity_rows(user),
+            "identity": identity_rows(user, clear=request.user.has_perm(PERM_REVEAL)),
             "documents": [(d, preview(d)) for d in documents],
             "reads": services.reads_of(documents)[:20],
             "form": form if decidable else None,
@@ -272,8 +274,20 @@ class KycSubmissionAdmin(ViewOnlyAdmin):
         return TemplateResponse(request, "admin/documents/review.html", context)
 
 
-def identity_rows(user: AccountHolder) -> list[tuple[str, Any]]:
-    """The identity fields a reviewer compares with the documents."""
+def identity_rows(user: AccountHolder, *, clear: bool) -> list[tuple[str, Any]]:
+    """The identity fields a reviewer compares with the documents (SPEC §15: birth date, id
+    number and address masked unless the operator may reveal personal data)."""
+    rows = _identity_rows(user)
+    if clear:
+        return rows
+    masked = {"birth date": "****-**-**", "id number": None, "residential address": None}
+    return [
+        (label, (masked[label] or mask_tail(str(value))) if label in masked and value else value)
+        for label, value in rows
+    ]
+
+
+def _identity_rows(user: AccountHolder) -> list[tuple[str, Any]]:
     primary = user.identifications.filter(is_primary=True).first()
     address = user.addresses.filter(type="residential").first()
     return [

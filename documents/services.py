@@ -15,7 +15,6 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -30,7 +29,12 @@ from documents.models import (
     KycSubmission,
     SubmissionState,
 )
-from documents.storage import document_storage, new_storage_name
+from documents.storage import (
+    document_storage,
+    new_storage_name,
+    open_decrypted,
+    save_encrypted,
+)
 from enumerations.catalog import Catalog
 from users import audit, kyc
 from users.lifecycle import Actor
@@ -150,7 +154,7 @@ def document_upload(
     except ContentRefused as refused:
         raise ApiError.field(field, refused.code, refused.reason) from refused
     storage = document_storage()
-    name = storage.save(new_storage_name(checked.extension), File(checked.file))
+    name = save_encrypted(storage, new_storage_name(checked.extension), checked.file)
     try:
         return _document_insert(
             user=user,
@@ -387,7 +391,7 @@ def document_read(
         channel=channel,
         at=timezone.now(),
     )
-    return document_storage().open(document.storage_name, "rb")
+    return open_decrypted(document_storage(), document.storage_name)
 
 
 def reads_of(documents: list[Document]) -> QuerySet[DocumentRead]:

@@ -137,6 +137,11 @@ class Program(TimeStampedModel):
         default=6000, help_text="Reads per minute per API client."
     )
     is_active = models.BooleanField(default=True)
+    retention_days = models.PositiveIntegerField(
+        default=1825,
+        help_text="Days a closed user's personal data is kept before erasure (SPEC §15; "
+        "AML record keeping: 5 years).",
+    )
 
     class Meta:
         ordering = ("code",)

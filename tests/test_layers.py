@@ -16,6 +16,7 @@ ROOTS = (
     "config",
     "apidocs",
     "api",
+    "privacy",
     "documents",
     "webhooks",
     "backoffice",

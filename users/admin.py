@@ -261,17 +261,16 @@ class IdentificationInline(ReadOnlyInline):
 
 class AddressInline(ReadOnlyInline):
     model = Address
-    fields = (
-        "type",
-        "address_1",
-        "address_2",
-        "address_3",
-        "address_4",
-        "city",
-        "state",
-        "country",
-        "zipcode",
-    )
+    fields = ("type", "masked_lines", "city", "state", "country", "masked_zipcode")
+
+    @admin.display(description="address lines")
+    def masked_lines(self, obj: Address) -> str:
+        lines = (obj.address_1, obj.address_2, obj.address_3, obj.address_4)
+        return " / ".join(mask_tail(line, keep=0) for line in lines if line) or EMPTY
+
+    @admin.display(description="zipcode")
+    def masked_zipcode(self, obj: Address) -> str:
+        return mask_tail(obj.zipcode, keep=1) if obj.zipcode else EMPTY
 
 
 class TaxResidencyInline(ReadOnlyInline):
@@ -566,11 +565,12 @@ class AccountHolderAdmin(GuardedModelAdmin):
                     ("first_name", "middle_name", "last_name"),
                     ("maiden_name", "preferred_name"),
                     ("gender", "marital_status", "nationality"),
-                    ("birth_date", "birth_place", "birth_country"),
+                    ("birth_date_masked", "birth_place", "birth_country"),
                 )
             },
         ),
-        ("Contact", {"fields": ("email", ("mobile_country_code", "mobile"))}),
+        # masked for every operator; compliance reveals a field with a reason (privacy app)
+        ("Contact", {"fields": ("email_masked", "mobile_masked")}),
         (
             "Parents",
             {
@@ -643,6 +643,10 @@ class AccountHolderAdmin(GuardedModelAdmin):
     @admin.display(description="name")
     def name(self, obj: AccountHolder) -> str:
         return mask_name(obj.first_name, obj.last_name)
+
+    @admin.display(description="birth date")
+    def birth_date_masked(self, obj: AccountHolder) -> str:
+        return "****-**-**" if obj.birth_date else EMPTY
 
     @admin.display(description="email")
     def email_masked(self, obj: AccountHolder) -> str:

@@ -482,6 +482,9 @@ class EventType(models.TextChoices):
     DOCUMENT_DELETED = "document_deleted"
     KYC_SUBMITTED = "kyc_submitted"
     KYC_DECIDED = "kyc_decided"
+    # personal data protection (SPEC §15; written by the privacy app)
+    PII_REVEALED = "pii_revealed"
+    ERASED = "erased"
 
 
 def new_event_id() -> str:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_tasks.backends.database",
     "webhooks",
     "axes",  # admin login throttle (issue 12): lockout by username + address
+    "privacy",
     # last: grants the permissions of the apps above to the operator groups after migrate
     "backoffice",
 ]
@@ -89,6 +90,8 @@ def database_config(url: str) -> dict:
             "timeout": 20,
             "init_command": (
                 "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+                # erased personal data must not linger in free pages of the file (SPEC §15)
+                "PRAGMA secure_delete=ON;"
             ),
         }
     else:
@@ -198,6 +201,13 @@ ERROR_DOCS_BASE_URL = env("ONBOARD_ERROR_DOCS_URL", default="")
 DEMO_CREDENTIALS_FILE = env(
     "ONBOARD_DEMO_CREDENTIALS_FILE", default=str(BASE_DIR / ".demo-credentials.env")
 )
+
+# Personal data at rest (SPEC §15, core/crypto.py). ONBOARD_PII_KEYS: the key-encryption keys,
+# `id:base64key,...`, newest first (new values use the first; any decrypts; `rotate_pii_keys`
+# re-wraps onto the first). ONBOARD_PII_INDEX_KEY: the secret the blind-index key is derived
+# from (HKDF); it does not rotate with the keys. Production refuses to start without either.
+PII_KEYS = env("ONBOARD_PII_KEYS", default="")
+PII_INDEX_KEY = env("ONBOARD_PII_INDEX_KEY", default="")
 
 # Client IP: trust X-Forwarded-For only when behind a known number of proxies.
 NUM_TRUSTED_PROXIES = env.int("ONBOARD_TRUSTED_PROXIES", default=0)

@@ -1,6 +1,8 @@
 """Developer machine: DEBUG on, plain HTTP, an insecure key that never leaves the laptop."""
 
+import base64
 import copy
+import hashlib
 from typing import Any
 
 from .base import *  # noqa: F403
@@ -10,6 +12,12 @@ from .base import env
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-deploy")
 API_SECRET_PEPPER = env("ONBOARD_API_SECRET_PEPPER", default="") or SECRET_KEY
+# No ONBOARD_PII_KEYS on a local machine: a key derived from SECRET_KEY (insecure, local only;
+# data encrypted with it is unreadable once SECRET_KEY changes).
+PII_KEYS = env("ONBOARD_PII_KEYS", default="") or (
+    "local:" + base64.b64encode(hashlib.sha256(b"pii:" + SECRET_KEY.encode()).digest()).decode()
+)
+PII_INDEX_KEY = env("ONBOARD_PII_INDEX_KEY", default="") or "local-index:" + SECRET_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 # The dev server logs each request once: API requests by `onboard.access`, other paths by

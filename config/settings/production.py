@@ -15,6 +15,12 @@ if not ALLOWED_HOSTS:
 API_SECRET_PEPPER = env("ONBOARD_API_SECRET_PEPPER", default="") or SECRET_KEY
 # Rotating DJANGO_SECRET_KEY: the old key goes here until sessions signed with it expired.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+PII_KEYS = env("ONBOARD_PII_KEYS", default="")
+if not PII_KEYS:
+    raise ImproperlyConfigured("ONBOARD_PII_KEYS must be set in production (SPEC §15).")
+PII_INDEX_KEY = env("ONBOARD_PII_INDEX_KEY", default="")
+if not PII_INDEX_KEY:
+    raise ImproperlyConfigured("ONBOARD_PII_INDEX_KEY must be set in production (SPEC §15).")
 
 # TLS usually terminates at the load balancer; it tells us the scheme in a header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -10,6 +10,12 @@ from .base import STORAGES, document_storage, env
 DEBUG = False
 SECRET_KEY = "test-only-key"
 API_SECRET_PEPPER = "test-only-pepper"
+# Fixed personal-data keys (32 bytes of 0x11 / 0x22): a test run never reads the environment's.
+PII_KEYS = (
+    "test2:ERERERERERERERERERERERERERERERERERERERERERE=,"
+    "test1:IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
+)
+PII_INDEX_KEY = "test-only-pii-index-key"
 ALLOWED_HOSTS = ["*"]
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://onboard-test")}
 # Document files of a test run go to a throw-away directory, never the project's var/.

@@ -135,6 +135,14 @@ def test_every_user_field_is_on_the_page() -> None:
             shown.update(item if isinstance(item, tuple) else (item,))
     # the canonical e-mail / mobile are derived copies of fields the page shows (masked)
     derived = {"email_canonical", "mobile_e164"}
+    # personal data is shown masked (SPEC §15): these columns stand for the fields they mask
+    for masked, fields in {
+        "email_masked": ("email",),
+        "mobile_masked": ("mobile_country_code", "mobile"),
+        "birth_date_masked": ("birth_date",),
+    }.items():
+        assert masked in shown
+        shown.update(fields)
     model_fields = {f.name for f in AccountHolder._meta.concrete_fields} - {"id", "password"}
     model_fields -= derived
 

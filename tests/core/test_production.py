@@ -27,6 +27,8 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="testserver,127.0.0.1",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        ONBOARD_PII_KEYS="prod1:" + "M" * 43 + "=",
+        ONBOARD_PII_INDEX_KEY="production-test-index-key",
     )
     env.update(extra)
     return env

@@ -35,12 +35,25 @@ def test_production_refuses_without_allowed_hosts():
     assert "DJANGO_ALLOWED_HOSTS" in result.stderr
 
 
+def test_production_refuses_without_pii_keys():
+    base = {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "api.example.com"}
+    result = _import_production({**base, "ONBOARD_PII_KEYS": ""})
+    assert result.returncode != 0
+    assert "ONBOARD_PII_KEYS" in result.stderr
+    keys = {"ONBOARD_PII_KEYS": "prod1:" + "M" * 43 + "=", "ONBOARD_PII_INDEX_KEY": ""}
+    result = _import_production({**base, **keys})
+    assert result.returncode != 0
+    assert "ONBOARD_PII_INDEX_KEY" in result.stderr
+
+
 def test_production_check_deploy_is_clean():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY="k" * 20 + "-Q9v!x2#Lm4$Zp7&Rt8*Wy3^Hb6@Nc5%",
         DJANGO_ALLOWED_HOSTS="api.example.com",
+        ONBOARD_PII_KEYS="prod1:" + "M" * 43 + "=",
+        ONBOARD_PII_INDEX_KEY="production-test-index-key",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

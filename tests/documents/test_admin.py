@@ -64,7 +64,8 @@ def test_review_page_previews_and_reads(program_a, support, support_user):
     document = submission.documents.get()
     content = reverse("admin:documents_document_content", args=[document.public_id])
     assert f'<img src="{content}"' in html
-    assert user.identifications.get().number in html  # identity beside the documents
+    # identity beside the documents (masked for support, SPEC §15)
+    assert "****" + user.identifications.get().number[-4:] in html
     assert 'id="kyc-decision"' not in html  # support sees, cannot decide
     image = support.get(content)
     assert image["Content-Type"] == "image/png"

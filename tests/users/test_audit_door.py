@@ -19,6 +19,7 @@ APPS = (
     "core",
     "documents",
     "enumerations",
+    "privacy",
     "programs",
     "risk",
     "users",
