@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from core.models import IdempotencyRecord
+from api.models import IdempotencyRecord
 from documents.models import Document
 from privacy.models import Erasure, ErasureRequest, ErasureRequestState
 from privacy.services import ERASED, ErasureRefused, erase_user
