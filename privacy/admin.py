@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from core.admin_utils import ReadOnlyInline
+from core.admin_utils import GuardedModelAdmin, ReadOnlyInline
 from users.admin import USER_PAGE_INLINES
 from users.lifecycle import Actor
 from users.models import TERMINAL_STATUSES, AccountHolder, Channel, EventType, UserEvent
@@ -74,7 +74,7 @@ class ErasureRequestForm(forms.ModelForm):
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(admin.ModelAdmin):
+class ErasureRequestAdmin(GuardedModelAdmin):
     form = ErasureRequestForm
     list_display = (
         "user",
@@ -221,7 +221,7 @@ class ErasureRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Erasure)
-class ErasureAdmin(admin.ModelAdmin):
+class ErasureAdmin(GuardedModelAdmin):
     list_display = ("user", "at", "legal_override", "actor_kind", "actor_id", "documents_deleted")
     list_filter = ("legal_override",)
     list_select_related = ("user",)

@@ -65,6 +65,9 @@ def production_env(tmp: Path, **extra: str) -> dict[str, str]:
         DJANGO_SECURE_SSL_REDIRECT="false",
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         DJANGO_STATIC_ROOT=str(tmp / "static"),
+        # personal-data keys production refuses to start without (SPEC §15)
+        ONBOARD_PII_KEYS="front1:" + "M" * 43 + "=",
+        ONBOARD_PII_INDEX_KEY="front-test-index-key",
         PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)
