@@ -437,14 +437,14 @@ def _plan_of_list(api: Any, params: dict[str, Any]) -> str:
     ("params", "index"),
     [
         ({}, "user_program_created_idx"),
-        ({"sort_order": "ASC"}, "user_program_created_idx"),
+        ({"sort_order": "ASC"}, "user_program_created_idx|user_created_idx"),
         ({"status": "locked"}, "user_program_status_idx"),
         ({"kyc_status": "completed"}, "user_program_kyc_idx"),
         ({"risk_status": "PENDING"}, "user_program_risk_idx"),
         # exact look-ups: the program's index or the global one (then filtered by program)
         (
             {"email": "USER77@example.com"},
-            "user_program_email_idx|user_email_idx|user_program_email_prefix_idx",
+            "user_program_email_canon_idx|user_email_live_unique|user_program_email_prefix_idx",
         ),
         ({"mobile": "90000077"}, "user_program_mobile_idx|user_mobile_idx|user_mobile_live"),
         ({"client_ref_id": "REF-77"}, "user_program_clientref_idx|user_client_ref_idx"),
