@@ -2,7 +2,7 @@
 
 - **KYC queue**: submitted submissions, oldest first, with their age — what compliance works.
 - **Review page** of a submission: the user's identity fields beside the documents (images
-  inline, PDFs as a download with their page count), earlier reads, and the decision form
+  inline, PDFs as their first page rendered to a PNG and a download with their page count), earlier reads, and the decision form
   (approve, or reject with a message for the partner). The decision goes through
   `documents.services.kyc_decide`, the same door the partner API uses.
 - Document bytes reach the browser only through an admin view that records the read.
@@ -39,6 +39,7 @@ from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, mask_tail, refus
 from core.exceptions import ApiError
 from documents import services
 from documents.models import Document, KycQueueEntry, KycSubmission, SubmissionState
+from documents.preview import first_page_png, placeholder_png
 from documents.views import attachment
 from users.admin import USER_PAGE_INLINES
 from users.lifecycle import Actor
@@ -82,8 +83,26 @@ def content_url(document: Document) -> str:
     return reverse("admin:documents_document_content", args=[document.public_id])
 
 
+def preview_url(document: Document) -> str:
+    return reverse("admin:documents_document_preview", args=[document.public_id])
+
+
 def preview(document: Document, height: int = 240) -> SafeString:
-    """An image inline (through the recording admin view), or a PDF's download link."""
+    """An image inline, or a PDF's first page rendered (both through recording admin views)
+    above the PDF's download link."""
+    if document.content_type == "application/pdf":
+        return format_html(
+            '<a href="{url}" target="_blank"><img src="{src}" alt="{alt} (first page)" '
+            'class="kyc-preview kyc-pdf-preview" '
+            'style="max-height:{h}px;max-width:100%;border:1px solid #ccc"></a><br>'
+            '<a href="{url}" class="kyc-download">Download PDF ({pages} page{plural})</a>',
+            url=content_url(document),
+            src=preview_url(document),
+            alt=document.document_type,
+            h=height,
+            pages=document.pages or 0,
+            plural="" if document.pages == 1 else "s",
+        )
     if document.content_type.startswith("image/"):
         return format_html(
             '<a href="{url}" target="_blank"><img src="{url}" alt="{alt}" class="kyc-preview" '
@@ -338,6 +357,11 @@ class DocumentAdmin(ViewOnlyAdmin):
                 wrap(self.content_view),
                 name="documents_document_content",
             ),
+            path(
+                "<str:public_id>/preview.png",
+                wrap(self.preview_view),
+                name="documents_document_preview",
+            ),
             *super().get_urls(),
         ]
 
@@ -356,5 +380,30 @@ class DocumentAdmin(ViewOnlyAdmin):
         response = attachment(handle, document)
         if document.content_type.startswith("image/"):
             response["Content-Disposition"] = f'inline; filename="{document.file_name}"'
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    def preview_view(self, request: HttpRequest, public_id: str) -> HttpResponseBase:
+        """A PDF's first page as a PNG (SPEC §12), rendered in memory from the decrypted file;
+        the read is recorded like any other. A page PDFium cannot render answers a placeholder
+        image, so the review page never shows a broken image."""
+        if not can_view(request):
+            raise PermissionDenied
+        document = Document.objects.filter(
+            public_id=public_id, content_type="application/pdf"
+        ).first()
+        if document is None:
+            raise Http404("No such PDF document.")
+        with services.document_read(
+            document=document,
+            reader=Actor.operator(request.user),
+            channel=Channel.ADMIN,
+            operator=request.user,
+            in_memory=True,
+        ) as handle:
+            rendered = first_page_png(handle.read())
+        response = HttpResponse(rendered or placeholder_png(), content_type="image/png")
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response

@@ -380,9 +380,16 @@ def kyc_decide(
 
 
 def document_read(
-    *, document: Document, reader: Actor, channel: str, operator: Any = None
+    *,
+    document: Document,
+    reader: Actor,
+    channel: str,
+    operator: Any = None,
+    in_memory: bool = False,
 ) -> IO[bytes]:
-    """Open the document's bytes for reading, recording who read which document and when."""
+    """Open the document's bytes for reading, recording who read which document and when.
+
+    `in_memory`: the cleartext never touches the disk (see `storage.open_decrypted`)."""
     DocumentRead.objects.create(
         document=document,
         reader_kind=reader.kind,
@@ -391,7 +398,7 @@ def document_read(
         channel=channel,
         at=timezone.now(),
     )
-    return open_decrypted(document_storage(), document.storage_name)
+    return open_decrypted(document_storage(), document.storage_name, in_memory=in_memory)
 
 
 def reads_of(documents: list[Document]) -> QuerySet[DocumentRead]:

@@ -3,6 +3,7 @@ encryption at rest (SPEC §15: a stolen bucket or disk holds no readable documen
 
 from __future__ import annotations
 
+import io
 import secrets
 import tempfile
 from typing import IO
@@ -49,9 +50,16 @@ def save_encrypted(storage: Storage, name: str, plaintext: IO[bytes]) -> str:
     return stored
 
 
-def open_decrypted(storage: Storage, name: str) -> IO[bytes]:
-    """The plaintext of a stored document file, verified whole before any byte is returned."""
-    plain: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+def open_decrypted(storage: Storage, name: str, *, in_memory: bool = False) -> IO[bytes]:
+    """The plaintext of a stored document file, verified whole before any byte is returned.
+
+    Spooled (memory up to 1 MiB, then a temporary file) for streaming it out; `in_memory`
+    keeps it in memory whatever its size (at most 8 MiB), for readers that must never put
+    the cleartext on disk (the admin's rendered previews).
+    """
+    plain: IO[bytes] = (
+        io.BytesIO() if in_memory else tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+    )
     try:
         with storage.open(name, "rb") as sealed:
             crypto.decrypt_stream(sealed, plain, file_aad(name))

@@ -55,6 +55,19 @@ def pdf(pages: int = 1, padding: int = 0) -> bytes:
     return out.getvalue()
 
 
+def pdf_drawn(width: float = 595, height: float = 842, pages: int = 1) -> bytes:
+    """A PDF whose first page has its lower-left quarter painted red (a content stream)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=width, height=height)
+    stream = DecodedStreamObject()
+    stream.set_data(f"1 0 0 rg 0 0 {width / 2:.2f} {height / 2:.2f} re f".encode())
+    writer.pages[0][NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def _noise(size: int) -> bytes:
     # deterministic, incompressible enough, cheap: a repeated block of hashes
     block = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(2048))
