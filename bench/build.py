@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from bench import dataset
+from bench import dataset, documents
 from bench.loadgen import letters
 from bench.scenarios import (
     BENCH_PASSWORD,
@@ -30,11 +31,20 @@ from users.models import AccountHolder, Status
 POOL_SIZE = 50_000
 OPERATOR = "bench-operator"
 FORM = "application/x-www-form-urlencoded"
+BODIES = Path(__file__).resolve().parent / "results" / "bodies"  # upload bodies (gitignored)
 
 
 def build_scenarios(
-    *, program: Program, credentials: dataset.Credentials, run_id: str
+    *,
+    program: Program,
+    credentials: dataset.Credentials,
+    run_id: str,
+    files_dir: Path = BODIES,
+    list_users: int = documents.LIST_USERS,
+    with_documents: bool = True,
 ) -> tuple[list[Scenario], Probe]:
+    """Every scenario; `with_documents=False` skips preparing the document ones (seeding
+    users with documents, writing the upload bodies) when a run selects none of them."""
     probe = Probe(
         authorization=basic_auth(credentials.client_id, credentials.client_secret),
         mobile_base=dataset.next_mobile_base(program),
@@ -63,6 +73,12 @@ def build_scenarios(
     ) or ["0" * 32]
 
     deep_path, deep_note = deep_page_path(probe, users, program)
+    uploads: list[Scenario] = []
+    holders: list[str] = []
+    if with_documents:
+        uploads, holders = documents.document_scenarios(
+            program=program, client_id=credentials.client_id, files_dir=files_dir, count=list_users
+        )
 
     scenarios = [
         Scenario(
@@ -84,7 +100,8 @@ def build_scenarios(
             label="v2 KYC documents list",
             method="GET",
             path=f"{users}/{{id}}/documents",
-            pool=spread,
+            pool=holders or ["0" * 32],
+            note=f"{len(holders)} users holding 1 to 4 documents each",
         ),
         Scenario(
             key="v2_list_deep",
@@ -179,6 +196,7 @@ def build_scenarios(
             pool=updatable,
             write=True,
         ),
+        *uploads,
     ]
     if not sleepers:
         for scenario in scenarios:

@@ -8,7 +8,9 @@ A job is one request template sent by `concurrency` threads until `duration` sec
 `max_requests` have been sent, or the id pool runs out (re-activations must each hit a
 different suspended user). Templates may hold placeholders, expanded per request:
 `{n}` a sequence number unique in the whole run, `{letters}` the same in letters a-z,
-`{mobile}` `mobile_base + n`, `{id}` the next item of `pool`. Each thread first sends
+`{mobile}` `mobile_base + n`, `{id}` the next item of `pool`. A request may instead name a
+`body_file`, sent byte for byte (uploads: read once, shared by the threads, no placeholders
+expanded in it). Each thread first sends
 `warmup` untimed requests, then all threads start the timed window together.
 """
 
@@ -61,6 +63,11 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     mobile_base = int(job.get("mobile_base", 0))
     if "{id}" in request["path"] + (request.get("body") or "") and not pool:
         raise SystemExit("job needs a pool for {id}")
+    body_file = request.get("body_file")
+    raw_body: bytes | None = None
+    if body_file:
+        with open(body_file, "rb") as handle:
+            raw_body = handle.read()
     limit = max_requests + warmup * concurrency
     if job.get("pool_exhaust") and pool:
         limit = min(limit, len(pool))
@@ -85,7 +92,9 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         path = expand(request["path"], n=n, mobile_base=mobile_base, pool=pool, index=index)
         body = request.get("body")
         payload = (
-            expand(body, n=n, mobile_base=mobile_base, pool=pool, index=index).encode()
+            raw_body
+            if raw_body is not None
+            else expand(body, n=n, mobile_base=mobile_base, pool=pool, index=index).encode()
             if body is not None
             else None
         )

@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +41,9 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/bench"
 SMALL_BLACKLIST = 1_000
+DOCUMENT_ROOT = RESULTS / "documents"
+RSS_TARGET_MB = 40  # issue 14: a 12 MiB upload raises the worker's peak RSS by < 40 MB
+DOCUMENT_KEYS = ("v2_documents_list", "v2_upload_100kb", "v2_upload_8mib", "v2_upload_12mib_base64")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -176,6 +180,8 @@ def prepare_database(url: str, *, fresh: bool) -> None:
 def setup_django(url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
     os.environ["DATABASE_URL"] = url
+    # uploaded documents go under bench/results/ (gitignored), for the harness and gunicorn
+    os.environ["ONBOARD_DOCUMENT_ROOT"] = str(DOCUMENT_ROOT)
     import django
 
     django.setup()
@@ -453,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     url = args.database_url
     ensure_postgres(url)
     prepare_database(url, fresh=not args.reuse)
+    if not args.reuse:  # the files of a dropped database's documents
+        shutil.rmtree(DOCUMENT_ROOT, ignore_errors=True)
     setup_django(url)
 
     from django.core.management import call_command
@@ -512,8 +520,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
     run_id = secrets.token_hex(3)
-    scenarios, probe = build_scenarios(program=main_program, credentials=credentials, run_id=run_id)
     only = {k.strip() for k in args.only.split(",") if k.strip()}
+    if not only or only & set(DOCUMENT_KEYS):
+        log("preparing the document scenarios (users holding documents, upload bodies)")
+    scenarios, probe = build_scenarios(
+        program=main_program,
+        credentials=credentials,
+        run_id=run_id,
+        with_documents=not only or bool(only & set(DOCUMENT_KEYS)),
+    )
     if only:
         scenarios = [s for s in scenarios if s.key in only or s.key == "floor"]
 
@@ -528,10 +543,15 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios:
             if scenario.missing or scenario.failure:
                 continue
-            results[scenario.key] = run_scenario(scenario, probe, server.port, args)
+            results[scenario.key] = run_scenario(scenario, probe, server.port, args, server)
     finally:
         server.stop()
         restore_reactivated(scenarios)
+        from bench.documents import remove_uploaded
+
+        removed = remove_uploaded(scenarios)
+        if removed:
+            log(f"removed the {removed:,} documents the upload scenarios created")
 
     from bench.report import Row, markdown_table, text_table, verdicts
 
@@ -604,6 +624,19 @@ def main(argv: list[str] | None = None) -> int:
         sample = (results.get(scenario.key, {}).get("loaded") or {}).get("sample_error")
         if sample:
             print(f"  {scenario.label}: first non-2xx answer: {sample}")
+    for scenario in scenarios:
+        rss = results.get(scenario.key, {}).get("rss")
+        if rss and rss["max_increase_mb"] is not None:
+            targets.append(
+                (
+                    f"{scenario.label}: worker peak RSS rise < {RSS_TARGET_MB} MB",
+                    f"{'met' if rss['max_increase_mb'] < RSS_TARGET_MB else 'NOT met'}: "
+                    f"+{rss['max_increase_mb']:.1f} MB at most over {len(rss['workers'])} "
+                    f"workers (started at "
+                    f"{max(w['rss_before_mb'] for w in rss['workers']):.0f} MB at most)"
+                    + ("" if rss["hwm_reset"] else "; peak not reset, over earlier peaks"),
+                )
+            )
     print()
     print("targets:")
     for target, verdict in targets:
@@ -647,18 +680,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_scenario(scenario: Any, probe: Any, port: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_scenario(
+    scenario: Any, probe: Any, port: int, args: argparse.Namespace, server: Server | None = None
+) -> dict[str, Any]:
     from bench.scenarios import headers_for
 
     log(f"running {scenario.label}")
     measured: dict[str, Any] = {}
+    rss = RssProbe(server.process.pid) if server is not None and scenario.sample_rss else None
+    if rss is not None:
+        rss.start()
     pool = list(scenario.pool)
     phases = [("serial", 1, args.latency_duration)]
     if not scenario.serial_only:
         phases.insert(0, ("loaded", args.concurrency, args.duration))
     for phase, concurrency, duration in phases:
         if scenario.pool_exhaust and not pool:
-            scenario.note = "pool of users to re-activate ran out"
+            scenario.note = "the pool ran out (each item of it is used once)"
             break
         job = {
             "host": "127.0.0.1",
@@ -676,6 +714,7 @@ def run_scenario(scenario: Any, probe: Any, port: int, args: argparse.Namespace)
                 "path": scenario.path,
                 "headers": headers_for(scenario, probe.authorization),
                 "body": scenario.body,
+                "body_file": scenario.body_file,
             },
         }
         result = drive(job)
@@ -683,7 +722,78 @@ def run_scenario(scenario: Any, probe: Any, port: int, args: argparse.Namespace)
         if scenario.pool_exhaust:
             pool = pool[result["sequence_used"] :]
         measured[phase] = result
+    if rss is not None:
+        measured["rss"] = rss.finish()
     return measured
+
+
+# --- worker memory ---------------------------------------------------------------------------
+
+
+def _status_kb(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (gunicorn's workers, for its master)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _status_kb(int(entry.name), "PPid") == parent:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+class RssProbe:
+    """Peak resident memory of gunicorn's workers over a scenario, above where each started.
+
+    Before: each worker's VmRSS, and its high-water mark VmHWM reset to it (`5` written to
+    /proc/<pid>/clear_refs, Linux ≥ 4.0, same user). After: VmHWM. The increase is the peak
+    the scenario's requests took the worker to, above the memory it already held: what one
+    upload at a time costs a sync worker. Reported per worker in MB (10^6 bytes); the verdict
+    takes the largest.
+    """
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+        self.before: dict[int, int] = {}
+        self.reset = True
+
+    def start(self) -> None:
+        for pid in child_pids(self.master):
+            rss = _status_kb(pid, "VmRSS")
+            if rss is None:
+                continue
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                self.reset = False  # the increase is then over the worker's earlier peak
+            self.before[pid] = rss
+
+    def finish(self) -> dict[str, Any]:
+        workers = []
+        for pid, rss in self.before.items():
+            peak = _status_kb(pid, "VmHWM")
+            if peak is not None:
+                workers.append(
+                    {
+                        "pid": pid,
+                        "rss_before_mb": rss * 1024 / 1e6,
+                        "peak_increase_mb": (peak - rss) * 1024 / 1e6,
+                    }
+                )
+        replaced = sorted(set(child_pids(self.master)) - set(self.before))
+        return {
+            "workers": workers,
+            "max_increase_mb": max((w["peak_increase_mb"] for w in workers), default=None),
+            "hwm_reset": self.reset,
+            "replaced_workers": replaced,  # started during the scenario: not measured
+        }
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -80,6 +81,9 @@ class Scenario:
     method: str
     path: str
     body: str | None = None
+    # a body sent byte for byte as it is in this file (uploads; no placeholders); the path
+    # may still hold {id}
+    body_file: str | None = None
     content_type: str | None = None
     expect: tuple[int, ...] = (200,)
     pool: list[str] = field(default_factory=list)  # {id} values for the load generator
@@ -91,6 +95,10 @@ class Scenario:
     note: str = ""
     # users to put back to (status, sub_status) after the run (re-activation pool)
     restore: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # users whose KYC documents the scenario creates, removed after the run (upload pools)
+    documents_of: list[str] = field(default_factory=list)
+    # sample the gunicorn workers' peak RSS over the scenario (uploads)
+    sample_rss: bool = False
     # filled in by the checks
     missing: bool = False
     failure: str = ""
@@ -142,11 +150,14 @@ class Probe:
         index = self.pool_index.get(scenario.key, 0)
         self.pool_index[scenario.key] = index + 1
         path = expand(scenario.path, n=n, mobile_base=self.mobile_base, pool=pool, index=index)
-        body = (
-            expand(scenario.body, n=n, mobile_base=self.mobile_base, pool=pool, index=index)
-            if scenario.body is not None
-            else None
-        )
+        if scenario.body_file is not None:
+            body = Path(scenario.body_file).read_bytes()
+        elif scenario.body is not None:
+            body = expand(
+                scenario.body, n=n, mobile_base=self.mobile_base, pool=pool, index=index
+            ).encode()
+        else:
+            body = b""
         client = Client()
         extra: dict[str, Any] = {"HTTP_ACCEPT": "application/json"}
         if scenario.session:
@@ -156,7 +167,7 @@ class Probe:
         response = client.generic(
             scenario.method,
             path,
-            data=(body or "").encode(),
+            data=body,
             content_type=scenario.content_type or "application/octet-stream",
             **extra,
         )

@@ -2,9 +2,10 @@
 
 - **KYC queue**: submitted submissions, oldest first, with their age — what compliance works.
 - **Review page** of a submission: the user's identity fields beside the documents (images
-  inline, PDFs as their first page rendered to a PNG and a download with their page count), earlier reads, and the decision form
-  (approve, or reject with a message for the partner). The decision goes through
-  `documents.services.kyc_decide`, the same door the partner API uses.
+  inline; PDFs as their first page rendered to a PNG, and a download with their page count),
+  earlier reads, and the decision form (approve, or reject with a message for the partner).
+  The decision goes through `documents.services.kyc_decide`, the same door the partner API
+  uses.
 - Document bytes reach the browser only through an admin view that records the read.
 - On the user page, an inline lists the user's documents with thumbnails (hooked in through
   `users.admin.USER_PAGE_INLINES`: users does not import this app).

@@ -8,7 +8,10 @@ import pytest
 
 from bench import dataset
 from bench.build import build_scenarios, deep_page_path, restore_reactivated
+from bench.documents import remove_uploaded
 from bench.scenarios import MISSING, Probe, Scenario, basic_auth
+from documents.models import Document, KycSubmission
+from documents.storage import document_storage
 from users.models import AccountHolder
 
 pytestmark = pytest.mark.urls("bench.urls")
@@ -51,9 +54,11 @@ def test_an_unexpected_answer_is_a_failure_not_a_measurement(loaded) -> None:
     assert scenario.queries is None
 
 
-def test_every_bench_scenario_is_accepted_by_the_api(loaded) -> None:
+def test_every_bench_scenario_is_accepted_by_the_api(loaded, tmp_path) -> None:
     program, credentials = loaded
-    scenarios, probe = build_scenarios(program=program, credentials=credentials, run_id="abc123")
+    scenarios, probe = build_scenarios(
+        program=program, credentials=credentials, run_id="abc123", files_dir=tmp_path, list_users=4
+    )
     keys = {s.key for s in scenarios}
     assert {
         "enumeration",
@@ -69,6 +74,10 @@ def test_every_bench_scenario_is_accepted_by_the_api(loaded) -> None:
         "v1_create_password",
         "v1_reactivate",
         "v2_update",
+        "v2_documents_list",
+        "v2_upload_100kb",
+        "v2_upload_8mib",
+        "v2_upload_12mib_base64",
     } <= keys
     before = AccountHolder.objects.count()
     for scenario in scenarios:
@@ -85,6 +94,19 @@ def test_every_bench_scenario_is_accepted_by_the_api(loaded) -> None:
     restore_reactivated(scenarios)
     for user in woken.all():
         assert (user.status, user.sub_status) == reactivate.restore[user.public_id]
+    # each upload scenario's check uploaded twice to its own probe user; the run removes them
+    uploads = [s for s in scenarios if s.documents_of]
+    assert len(uploads) == 3
+    uploaders = [u for s in uploads for u in s.documents_of]
+    uploaded = Document.objects.filter(user__public_id__in=uploaders)
+    for scenario in uploads:
+        assert uploaded.filter(user__public_id__in=scenario.probe_pool).count() == 2
+    names = list(uploaded.values_list("storage_name", flat=True))
+    assert len(names) == 6 and all(document_storage().exists(n) for n in names)
+    assert remove_uploaded(scenarios) == 6
+    assert not uploaded.exists()
+    assert not KycSubmission.objects.filter(user__public_id__in=uploads[0].documents_of).exists()
+    assert not any(document_storage().exists(n) for n in names)
 
 
 def test_deep_page_is_a_cursor_page_ninety_percent_down(loaded) -> None:

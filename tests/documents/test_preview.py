@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pypdfium2
-import pytest
 from django.urls import reverse
 from PIL import Image
 
