@@ -47,6 +47,11 @@ def _ms(value: float) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
+def _rps(value: float) -> str:
+    # large uploads run at a few requests a second: keep a decimal where it matters
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 def _errors(*runs: dict[str, Any] | None) -> str:
     bad: dict[str, int] = {}
     for run in runs:
@@ -67,7 +72,7 @@ def cells(row: Row) -> list[str]:
             out += ["—"] * 4
         else:
             lat = run["latency_ms"]
-            out += [f"{run['rps']:.0f}", _ms(lat["p50"]), _ms(lat["p95"]), _ms(lat["p99"])]
+            out += [_rps(run["rps"]), _ms(lat["p50"]), _ms(lat["p95"]), _ms(lat["p99"])]
     out.append("" if row.queries is None else str(row.queries))
     out.append("" if row.floor_ratio is None else f"{row.floor_ratio:.2f}")
     out.append(_errors(row.loaded, row.serial))
