@@ -167,7 +167,8 @@ def test_the_largest_upload_raises_a_gunicorn_workers_peak_rss_by_less_than_40_m
     seeded, settings, tmp_path, monkeypatch
 ) -> None:
     """The real figure (not the Python heap): one sync worker, warmed up by a small upload,
-    then base64 JSON uploads of an 8 MiB PDF (10.7 MiB bodies, the largest valid upload), its VmHWM read around them."""
+    then base64 JSON uploads of an 8 MiB PDF (10.7 MiB bodies, the largest valid upload),
+    its VmHWM read around them."""
     settings.API_SECRET_PEPPER = importlib.import_module("config.settings.bench").API_SECRET_PEPPER
     monkeypatch.setenv("ONBOARD_DOCUMENT_ROOT", str(tmp_path / "documents"))
     program, _ = dataset.ensure_programs()
