@@ -27,7 +27,10 @@ def png_image(data: bytes) -> Image.Image:
     return image.convert("RGB")
 
 
-def test_review_page_shows_the_first_page_of_a_pdf(program_a, support, support_user):
+def test_review_page_shows_the_first_page_of_a_pdf(
+    program_a, support, support_user, document_store
+):
+    # both storages: the local file system, and moto's S3 server
     _, submission = submitted(program_a, data=files.pdf_drawn(pages=3))
     document = submission.documents.get()
     html = support.get(review_url(submission)).content.decode()
