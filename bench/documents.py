@@ -34,7 +34,7 @@ from pypdf.generic import DecodedStreamObject, NameObject
 
 from bench.scenarios import Scenario
 from documents import services
-from documents.models import Document, KycSubmission
+from documents.models import Document, KycSubmission, SubmissionState
 from documents.storage import document_storage
 from enumerations.catalog import get_catalog
 from programs.models import Program
@@ -153,7 +153,7 @@ def list_users(program: Program, client_id: str, count: int = LIST_USERS) -> lis
     catalog = get_catalog()
     for index, user in enumerate(users):
         want = 1 + index % settings.DOCUMENT_MAX_PER_SUBMISSION
-        have = Document.objects.filter(user=user, submission__state="open").count()
+        have = Document.objects.filter(user=user, submission__state=SubmissionState.OPEN).count()
         for _ in range(want - have):
             services.document_upload(
                 user=user,
