@@ -26,6 +26,7 @@ import io
 import json
 import math
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -121,6 +122,12 @@ def loads_json(text: str) -> Any:
     if errors:
         raise ApiError.from_field_errors(errors)
     return data
+
+
+def field_problems(fields: dict[str, Any]) -> list[FieldError]:
+    """What the boundary refuses in an already-parsed body (multipart and streamed uploads,
+    which do not pass `loads_json` or the middleware's form check): each bad value by name."""
+    return list(_json_problems(fields, ""))
 
 
 def _json_problems(value: Any, path: str) -> Iterator[FieldError]:
@@ -239,14 +246,28 @@ def _is_form(request: HttpRequest) -> bool:
     ):
         return False
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return limit is None or _declared_length(request) <= limit
+    return limit is None or declared_length(request) <= limit
 
 
-def _declared_length(request: HttpRequest) -> int:
+def declared_length(request: HttpRequest) -> int:
+    """The Content-Length the client declared (0 when absent or not a number)."""
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+def body_limit(request: HttpRequest) -> int:
+    """UPLOAD_MAX_BODY_BYTES for the upload routes (`UPLOAD_PATHS`, POST), else the default."""
+    if request.method == "POST" and any(re.match(p, request.path) for p in settings.UPLOAD_PATHS):
+        return int(settings.UPLOAD_MAX_BODY_BYTES)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+# A chunked body is held in memory up to this size, beyond it in a temporary file: an upload
+# route's 12 MiB never sits in a worker's memory whole.
+CHUNKED_IN_MEMORY = 256 * 1024
+_CHUNK = 64 * 1024
 
 
 def _read_chunked_body(request: HttpRequest) -> None:
@@ -254,16 +275,25 @@ def _read_chunked_body(request: HttpRequest) -> None:
 
     gunicorn de-chunks the body but passes no Content-Length, and Django reads a body only
     up to CONTENT_LENGTH: the view saw an empty body (a valid create answered "required").
+    The route's own limit applies (an upload route takes 12 MiB chunked as it does with a
+    Content-Length), and the body is spooled to a temporary file past `CHUNKED_IN_MEMORY`.
     """
     if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         return
     if request.META.get("CONTENT_LENGTH"):
         return
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = body_limit(request)
     stream = request.META["wsgi.input"] if "wsgi.input" in request.META else io.BytesIO()
-    body = stream.read(limit + 1) if limit is not None else stream.read()
-    if limit is not None and len(body) > limit:
-        raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
-    request.META["CONTENT_LENGTH"] = str(len(body))
-    request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
+    # an unlinked temporary file past the threshold: freed when the request drops it
+    body = tempfile.SpooledTemporaryFile(max_size=CHUNKED_IN_MEMORY)  # noqa: SIM115
+    size = 0
+    while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
+        size += len(chunk)
+        if size > limit:
+            body.close()
+            raise RequestDataTooBig("Request body exceeded the route's body limit.")
+        body.write(chunk)
+    body.seek(0)
+    request.META["CONTENT_LENGTH"] = str(size)
+    request._stream = body  # type: ignore[attr-defined,assignment]
     request._read_started = False  # type: ignore[attr-defined]

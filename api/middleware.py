@@ -8,10 +8,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from api.boundary import body_limit, declared_length
 from api.errors import api_version, json_error
 from core import request_context
 from core.logging import loggable_path
@@ -44,7 +44,7 @@ class RequestContextMiddleware:
         is_api = bool(api_version(request.path))
         response: HttpResponse
         try:
-            if is_api and _declared_length(request) > _body_limit(request):
+            if is_api and declared_length(request) > body_limit(request):
                 response = json_error(request, RequestDataTooBig())
             else:
                 response = self.get_response(request)
@@ -60,20 +60,6 @@ class RequestContextMiddleware:
         if isinstance(exception, RequestDataTooBig) and api_version(request.path):
             return json_error(request, exception)
         return None
-
-
-def _body_limit(request: HttpRequest) -> int:
-    """UPLOAD_MAX_BODY_BYTES for the upload routes (`UPLOAD_PATHS`, POST), else the default."""
-    if request.method == "POST" and any(re.match(p, request.path) for p in settings.UPLOAD_PATHS):
-        return int(settings.UPLOAD_MAX_BODY_BYTES)
-    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-
-
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _log_access(request: HttpRequest, response: HttpResponse, started: float) -> None:

@@ -1,4 +1,4 @@
-"""DRF's JSON and form parsers, made to refuse hostile bodies with 400 instead of a 500.
+"""DRF's JSON, form and multipart parsers, made to refuse hostile bodies with 400, not a 500.
 
 A 256 KiB JSON body can nest arrays 100 000 deep (the decoder then raises RecursionError),
 and a form body can carry more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (Django raises
@@ -15,7 +15,8 @@ from django.core.exceptions import TooManyFieldsSent
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from api.boundary import loads_json
+from api.boundary import field_problems, loads_json
+from core.exceptions import ApiError
 
 
 class JSONParser(parsers.JSONParser):
@@ -38,3 +39,22 @@ class FormParser(parsers.FormParser):
             return super().parse(stream, media_type, parser_context)
         except TooManyFieldsSent:
             raise ParseError("Too many form fields.") from None
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """Multipart bodies under the API: the text parts pass the input boundary's rules too
+    (the middleware leaves multipart API bodies to the views' parsers, which must stream)."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            parsed = super().parse(stream, media_type, parser_context)
+        except TooManyFieldsSent:
+            raise ParseError("Too many form fields.") from None
+        errors = {}
+        for name, values in parsed.data.lists():
+            for value in values:
+                for error in field_problems({name: value}):
+                    errors.setdefault(error.field, error)
+        if errors:
+            raise ApiError.from_field_errors(list(errors.values()))
+        return parsed

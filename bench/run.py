@@ -538,6 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in scenarios:
         probe.check(scenario)
 
+    log("EXPLAIN of the v1 search shapes (each filter alone, AND, OR, fuzzy)")
+    search_plans = check_search_plans(main_program, credentials)
+
     log(f"starting gunicorn ({args.workers} workers)")
     server = Server(url, args.workers)
     results: dict[str, dict[str, Any]] = {}
@@ -646,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     for profile in profiles:
         print()
         print(summary_text(profile))
+    print()
+    print(plans_text(search_plans, users_total))
     print(f"\nusers loaded in {users_seconds:.0f} s; whole run {time.monotonic() - started:.0f} s")
 
     record = {
@@ -658,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         "users_load_seconds": users_seconds,
         "blacklist_imports": imports,
         "screening": screening,
+        "search_plans": search_plans,
         "scenarios": {
             s.key: {
                 "label": s.label,
@@ -680,6 +686,41 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "latest.md").write_text(header + "\n\n" + markdown_table(rows) + "\n")
     log(f"results: {RESULTS / 'latest.json'}, {RESULTS / 'latest.md'}")
     return 0
+
+
+def check_search_plans(program: Any, credentials: Any) -> dict[str, Any]:
+    """EXPLAIN every v1 search shape on the loaded data (bench/plans.py)."""
+    from bench.plans import explain_search, sample_values, summary
+    from bench.scenarios import basic_auth
+
+    authorization = basic_auth(credentials.client_id, credentials.client_secret)
+    plans = explain_search(program.code, authorization, sample_values(program))
+    result = summary(plans)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "search-plans.txt").write_text(
+        "\n\n".join(
+            f"## {p['label']} {p['params']} -> {p['status']}\n" + "\n--\n".join(p["plans"])
+            for p in result["plans"]
+        )
+        + "\n"
+    )
+    return result
+
+
+def plans_text(result: dict[str, Any], users: int) -> str:
+    """One line per verdict: shapes checked, sequential scans of the users table."""
+    lines = [
+        f"v1 search plans at {users:,} users: {result['shapes']} shapes EXPLAINed "
+        f"(plans in {RESULTS / 'search-plans.txt'})"
+    ]
+    scans = result["sequential_scans"]
+    lines.append(
+        "  sequential scan of the users table: "
+        + (", ".join(scans) if scans else "none (every shape is served from indexes)")
+    )
+    if result["failed_requests"]:
+        lines.append("  requests not answered 200: " + ", ".join(result["failed_requests"]))
+    return "\n".join(lines)
 
 
 def run_scenario(

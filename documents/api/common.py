@@ -6,9 +6,9 @@ import hashlib
 import json
 from typing import Any
 
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 
+from api.parsers import JSONParser, MultiPartParser
 from api.views import ProgramAPIView
 from core import error_codes
 from core.exceptions import ApiError, FieldError

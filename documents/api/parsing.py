@@ -28,6 +28,7 @@ from django.http import QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from rest_framework.request import Request
 
+from api.boundary import field_problems
 from core import error_codes
 from core.exceptions import ApiError, FieldError
 
@@ -100,6 +101,13 @@ def parse_upload(request: Request, body: SpooledBody, *, allowed: tuple[str, ...
         for name in parsed.fields
         if name not in allowed
     )
+    # the input boundary's rules (NUL, lone surrogates, non-finite numbers, dates off the
+    # calendar) for the text fields, which no middleware or JSON decoder of the plumbing saw:
+    # refused before any rule of the upload looks at them, as everywhere else
+    refused = field_problems(parsed.fields)
+    if refused:
+        parsed.close()
+        raise ApiError.from_field_errors(refused)
     return parsed
 
 

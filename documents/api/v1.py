@@ -12,11 +12,11 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.idempotency import idempotent
+from api.parsers import FormParser, JSONParser, MultiPartParser
 from api.schema import error_responses
 from core import error_codes
 from core.exceptions import ApiError, FieldError

@@ -12,6 +12,7 @@ tests); without it the nginx tests skip, saying so.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -172,12 +173,12 @@ def chunked(body: bytes, size: int = 100) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
 
 
-def chunked_request(app: App, path: str, body: bytes) -> bytes:
+def chunked_request(app: App, path: str, body: bytes, size: int = 100) -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {app.authorization}\r\n"
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
         "Connection: close\r\n\r\n"
-    ).encode() + chunked(body)
+    ).encode() + chunked(body, size)
 
 
 def user_body(n: int, **extra: str) -> dict[str, str]:
@@ -206,6 +207,34 @@ def test_chunked_bodies_are_read(app):
 def test_chunked_bodies_over_the_limit_answer_413(app):
     body = json.dumps(user_body(3, client_ref_id="x" * 300_000)).encode()
     status, headers, answer = raw_request(app.port, chunked_request(app, "/alpha/v2/users", body))
+    data = assert_envelope(status, headers, answer, "v2")
+    assert (status, data["code"]) == (413, error_codes.REQUEST_TOO_LARGE)
+
+
+def test_chunked_uploads_take_the_upload_routes_limit(app):
+    """An upload route takes its 12 MiB chunked as with a Content-Length (it was capped at the
+    general 256 KiB); past the route's limit, 413 without reading the rest into memory."""
+    from tests.documents import files
+
+    body = json.dumps(user_body(5, type="customer")).encode()
+    status, _, answer = raw_request(app.port, chunked_request(app, "/alpha/v2/users", body))
+    assert status == 201, answer
+    documents = f"/alpha/v2/users/{json.loads(answer)['id']}/documents"
+    pdf = files.pdf_of_size(2 * 1024 * 1024)
+    upload = {"document_type": "passport", "kyc_type": "ekyc"}
+    body = json.dumps({**upload, "data": base64.b64encode(pdf).decode()}).encode()
+    status, _, answer = raw_request(
+        app.port, chunked_request(app, documents, body, size=64 * 1024), timeout=30
+    )
+    assert status == 201, answer[:300]
+    assert json.loads(answer)["size"] == len(pdf)
+    # just past the route's 12 MiB: the answer comes before the client has sent everything
+    too_big = b"x" * (9 * 1024 * 1024)
+    body = json.dumps({**upload, "data": base64.b64encode(too_big).decode()}).encode()
+    assert 12 * 1024 * 1024 < len(body) < 12 * 1024 * 1024 + 1024
+    status, headers, answer = raw_request(
+        app.port, chunked_request(app, documents, body, size=8 * 1024), timeout=30
+    )
     data = assert_envelope(status, headers, answer, "v2")
     assert (status, data["code"]) == (413, error_codes.REQUEST_TOO_LARGE)
 
