@@ -16,7 +16,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 from api.boundary import field_problems, loads_json
-from core.exceptions import ApiError
+from core.exceptions import ApiError, FieldError
 
 
 class JSONParser(parsers.JSONParser):
@@ -50,7 +50,7 @@ class MultiPartParser(parsers.MultiPartParser):
             parsed = super().parse(stream, media_type, parser_context)
         except TooManyFieldsSent:
             raise ParseError("Too many form fields.") from None
-        errors = {}
+        errors: dict[str, FieldError] = {}
         for name, values in parsed.data.lists():
             for value in values:
                 for error in field_problems({name: value}):
