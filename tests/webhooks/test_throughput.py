@@ -5,12 +5,14 @@ the SSRF guard."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import socket
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +20,7 @@ from django_tasks.backends.database.management.commands.db_worker import Worker
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.base import TaskResultStatus
 
+from tests.conftest import requires_postgres
 from tests.users.conftest import v1_body
 from users.lifecycle import Actor, user_change_status
 from users.models import AccountHolder, Channel
@@ -110,9 +113,10 @@ def test_a_stream_is_drained_in_order_by_one_task_in_few_statements(api_a, endpo
     assert (come_back, attempted) == (None, 12)
     assert [r.body["sequence"] for r in receiver.received] == list(range(1, 13))
     assert all(r.verified for r in receiver.received)
-    # read, claim the head, lease the rest, log the attempts, record them, read (empty)
+    # the endpoint, the stream, claim its head, lease the rest, log the attempts, record
+    # them, the stream again (empty): 7 statements for 12 deliveries
     statements = [q["sql"] for q in queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
-    assert len(statements) == 6, statements
+    assert len(statements) == 7, statements
     assert receiver.connections == 1  # one kept-alive connection for the twelve
     assert Attempt.objects.count() == 12
     assert set(Delivery.objects.values_list("status", "attempts", "claimed_until")) == {
@@ -293,3 +297,27 @@ def test_connections_are_pinned_to_the_checked_addresses(monkeypatch, settings):
     )
     with pytest.raises(security.UrlNotAllowed):
         security.allowed_addresses("hooks.partner.test", 443)
+
+
+@requires_postgres
+def test_a_worker_commits_its_own_writes_without_waiting_for_the_flush(
+    api_a, endpoint, receiver, monkeypatch
+):
+    create_user(api_a)
+    seen: list[str] = []
+    real_send = delivery.send
+
+    def send(*args: Any) -> Any:
+        with connection.cursor() as cursor:  # the worker's session, as it delivers
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return real_send(*args)
+
+    monkeypatch.setattr(delivery, "send", send)
+    call_command("run_worker", "--batch", stdout=io.StringIO())
+    assert seen == ["off"]
+    assert [r.type for r in receiver.ok()] == ["user.created"]
+    connection.close()  # the next session of this process is as the server says
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"

@@ -103,6 +103,7 @@ class Command(BaseCommand):
                     time.sleep(pause)
         finally:
             stop.set()
+            connection_created.disconnect(dispatch_uid="webhooks-worker-commit")
         logger.info("webhook worker %s stopped", worker.worker_id)
 
 
