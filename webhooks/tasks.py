@@ -120,8 +120,8 @@ def _absorb_ready_dispatches(context: TaskContext) -> set[int]:
     )
     users: set[int] = set()
     for _, args_kwargs in rows:
-        for user_ids in args_kwargs.get("args", [])[:1]:
-            users.update(int(user_id) for user_id in user_ids)
+        args, kwargs = args_kwargs.get("args") or [], args_kwargs.get("kwargs") or {}
+        users.update(int(user_id) for user_id in (args[0] if args else kwargs.get("user_ids", [])))
     return users
 
 
