@@ -8,10 +8,18 @@ with `standardwebhooks`. Events are written through the real publish path
 (`users.audit.record_event` in a transaction holding the user's row lock: event row + task
 row), and delivered by `manage.py run_worker` processes.
 
-1. Throughput: `--events` events are committed with no worker running, then `--workers`
-   workers start; events/s = events / (last arrival - workers started).
+The `--workers` workers start first and deliver a warm-up event (so process start-up is not
+counted), then:
+
+1. Throughput: a backlog of `--events` events over `--users` users (one write transaction
+   each, as the API does) becomes visible at once — the writes are savepoints of one outer
+   transaction — and events/s = events / (last arrival - that commit). `--cold` measures as
+   the first version of this bench did instead: the backlog committed with no worker running,
+   then the workers start; events/s = events / (last arrival - workers started).
 2. Latency: with the workers running, events are committed at `--rate` per second for
    `--seconds`; latency = arrival at the receiver - the event's commit; p50/p95/max.
+
+It also prints the workers' CPU time per event (user + system, from /proc) for each phase.
 """
 
 from __future__ import annotations
@@ -118,17 +126,44 @@ def emit(user: AccountHolder, n: int) -> tuple[str, float]:
     return f"evt_{event.public_id}", time.time()
 
 
-def start_workers(count: int) -> list[subprocess.Popen[bytes]]:
+# `python -c PROFILED out.prof manage.py run_worker ...`: the worker under cProfile, timed in
+# CPU time (the machine is shared: wall time would mostly measure the other processes)
+PROFILED = """
+import cProfile, runpy, sys, time
+out = sys.argv[1]
+sys.argv = sys.argv[2:]
+profiler = cProfile.Profile(time.process_time)
+profiler.enable()
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    profiler.disable()
+    profiler.dump_stats(out)
+"""
+
+
+def start_workers(
+    count: int, interval: float | None, profile: str | None = None, *extra: str
+) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ}
+    options = [*extra] + ([] if interval is None else ["--interval", str(interval)])
     return [
         subprocess.Popen(
-            [sys.executable, "manage.py", "run_worker", "--interval", "0.05"],
+            [
+                sys.executable,
+                *(["-c", PROFILED, f"{profile}/worker-{n}.prof"] if profile else []),
+                "manage.py",
+                "run_worker",
+                *options,
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(count)
+        for n in range(count)
     ]
 
 
@@ -140,6 +175,16 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
             w.wait(15)
         except subprocess.TimeoutExpired:
             w.kill()
+
+
+def cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU time the worker processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for w in workers:
+        fields = Path(f"/proc/{w.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def wait_for(ids: list[str], timeout: float) -> None:
@@ -160,7 +205,22 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--interval", type=float, default=None, help="run_worker --interval (default: its own)"
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="start the workers after the backlog (see above)"
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="run the workers under cProfile, one file each in DIR"
+    )
+    parser.add_argument(
+        "--synchronous-commit",
+        action="store_true",
+        help="run_worker --synchronous-commit (its commits wait for the WAL flush)",
+    )
     args = parser.parse_args()
+    extra = ["--synchronous-commit"] if args.synchronous_commit else []
 
     users, _, _ = setup(args.users)
     program = users[0].program
@@ -171,40 +231,66 @@ def main() -> None:
     Endpoint.objects.filter(pk=endpoint.pk).update(
         url=f"http://127.0.0.1:{server.server_address[1]}/hooks"
     )
+    n = 0
 
-    # 1. throughput: a backlog, then the workers
-    backlog = [emit(users[n % len(users)], n)[0] for n in range(args.events)]
-    workers = start_workers(args.workers)
-    started = time.time()
+    # 1. throughput: a backlog, drained by the workers
+    workers: list[subprocess.Popen[bytes]] = []
+    if not args.cold:
+        workers = start_workers(args.workers, args.interval, args.profile, *extra)
+        wait_for([emit(users[0], n)[0]], timeout=120)  # the workers are up
+        n += 1
     try:
+        cpu_before = cpu_seconds(workers)
+        with transaction.atomic():
+            backlog = [emit(users[(n + i) % len(users)], n + i)[0] for i in range(args.events)]
+        n += args.events
+        if args.cold:
+            workers = start_workers(args.workers, args.interval, args.profile, *extra)
+        started = time.time()
         wait_for(backlog, timeout=600)
         elapsed = max(arrivals[i] for i in backlog) - started
         throughput = len(backlog) / elapsed
+        cpu_backlog = cpu_seconds(workers) - cpu_before
 
         # 2. latency at a steady rate
+        cpu_before = cpu_seconds(workers)
         committed: dict[str, float] = {}
         interval = 1.0 / args.rate
         next_at = time.time()
-        for n in range(int(args.rate * args.seconds)):
+        for i in range(int(args.rate * args.seconds)):
             time.sleep(max(0.0, next_at - time.time()))
-            event_id, at = emit(users[n % len(users)], args.events + n)
+            event_id, at = emit(users[(n + i) % len(users)], n + i)
             committed[event_id] = at
             next_at += interval
         wait_for(list(committed), timeout=120)
+        cpu_steady = cpu_seconds(workers) - cpu_before
     finally:
         stop(workers)
         server.shutdown()
     latencies = sorted(arrivals[i] - at for i, at in committed.items())
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
-    print(f"workers: {args.workers}; verification failures: {len(failures)}")
     print(
-        f"throughput: {len(backlog)} events in {elapsed:.1f} s = {throughput:.0f} events/s "
-        "(backlog drained from commit to receiver, workers started after the commits)"
+        f"workers: {args.workers} (interval {args.interval or 'default'}"
+        f"{', synchronous commit' if args.synchronous_commit else ''}); "
+        f"verification failures: {len(failures)}"
+    )
+    print(
+        f"throughput: {len(backlog)} events over {args.users} users in {elapsed:.2f} s = "
+        f"{throughput:.0f} events/s "
+        + (
+            "(backlog committed with no worker running, counted from the workers' start)"
+            if args.cold
+            else "(backlog made visible at once to running workers, counted from its commit)"
+        )
     )
     print(
         f"latency at {args.rate:.0f} events/s for {args.seconds:.0f} s ({len(latencies)} events): "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
         f"max {latencies[-1] * 1000:.0f} ms"
+    )
+    print(
+        f"worker CPU per event: backlog {cpu_backlog / len(backlog) * 1000:.2f} ms, "
+        f"steady rate {cpu_steady / len(committed) * 1000:.2f} ms"
     )
 
 

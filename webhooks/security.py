@@ -31,6 +31,11 @@ def allow_private() -> bool:
     return bool(settings.WEBHOOK_ALLOW_PRIVATE)
 
 
+def plain_http_allowed() -> bool:
+    """`http` URLs: only with the allow-private switch (a seam of its own for the tests)."""
+    return allow_private()
+
+
 def check_url(url: str) -> None:
     """Raise `UrlInvalid` or `UrlNotAllowed` unless `url` may receive webhooks now."""
     try:
@@ -45,16 +50,31 @@ def check_url(url: str) -> None:
         port = parts.port
     except ValueError as exc:
         raise UrlInvalid("The url's port is not a number between 1 and 65535.") from exc
+    if parts.scheme != "https" and not plain_http_allowed():
+        raise UrlInvalid("The url must use https.")
     if allow_private():
         return
-    if parts.scheme != "https":
-        raise UrlInvalid("The url must use https.")
-    for address in _resolve(parts.hostname, port or 443):
+    for address in _resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80)):
         if _refused(address):
             raise UrlNotAllowed(
                 "The url resolves to a loopback, private, link-local or metadata address; "
                 "use a public address."
             )
+
+
+def allowed_addresses(host: str, port: int) -> list[str]:
+    """The addresses to connect to for `host`: all of them must pass the guard, else it raises.
+
+    The delivery client connects only to these (`webhooks.transport`), so what was checked is
+    what is reached.
+    """
+    addresses = _resolve(host, port)
+    if not allow_private() and any(_refused(address) for address in addresses):
+        raise UrlNotAllowed(
+            "The url resolves to a loopback, private, link-local or metadata address; "
+            "use a public address."
+        )
+    return list(dict.fromkeys(str(address) for address in addresses))
 
 
 def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

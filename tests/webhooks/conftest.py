@@ -20,7 +20,7 @@ from django_tasks.backends.database.management.commands.db_worker import Worker
 from django_tasks.backends.database.models import DBTaskResult
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from webhooks import services
+from webhooks import services, transport
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Receiver:
     delay: float = 0.0
     body: bytes = b"ok"
     lock: threading.Lock = field(default_factory=threading.Lock)
+    connections: int = 0  # TCP connections accepted
 
     def verify(self, body: bytes, headers: dict[str, str]) -> bool:
         for secret in self.secrets:
@@ -63,6 +64,14 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as most receivers: the workers reuse it
+        timeout = 5  # an idle kept-alive connection ends its thread
+
+        def setup(self) -> None:
+            super().setup()
+            with receiver.lock:
+                receiver.connections += 1
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -94,10 +103,22 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    block_on_close = False  # a worker's kept-alive connection must not hold the teardown
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connections() -> Iterator[None]:
+    """Each test starts without the kept-alive connections of the previous one."""
+    transport.reset()
+    yield
+    transport.reset()
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
+    server = _Server(("127.0.0.1", 0), _handler(rec))
     rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

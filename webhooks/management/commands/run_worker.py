@@ -7,7 +7,15 @@ adds what a long-running worker needs:
 - it survives the database going away (a restart, a dropped connection): the error is
   logged, the connections are closed, and the loop starts again once the database answers;
 - every `WEBHOOK_SWEEP_SECONDS` (and at start) it re-enqueues what a killed worker left
-  behind — a delivery whose lease expired, events no dispatch took (`webhooks.tasks.sweep`).
+  behind — a delivery whose lease expired, events no dispatch took (`webhooks.tasks.sweep`);
+- on PostgreSQL its own transactions commit without waiting for the WAL flush
+  (`synchronous_commit = off` for its sessions; `--synchronous-commit` keeps the server's
+  setting). Everything a worker writes can be derived again — task rows, deliveries, leases,
+  attempts — and a database crash forgets at most its last fraction of a second of it,
+  which is then redone: the events are dispatched again, the deliveries sent again
+  (at-least-once, in order). The writes that must last — a change, its event and its task
+  row — are the API's transactions, which keep waiting for the flush. A commit on a loaded
+  machine waits milliseconds for the disk: several per delivery were most of its cost.
 
 SIGTERM / SIGINT stop it after the current task, like `db_worker`.
 """
@@ -23,6 +31,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, InterfaceError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks.backends.database.management.commands.db_worker import Worker
 from django_tasks.utils import get_random_id
@@ -49,8 +59,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--max-tasks", type=int, default=None)
         parser.add_argument("--worker-id", default=None)
+        parser.add_argument(
+            "--synchronous-commit",
+            action="store_true",
+            help="Wait for the WAL flush at every commit, as the web servers do (slower).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["synchronous_commit"]:
+            connection_created.connect(_asynchronous_commit, dispatch_uid="webhooks-worker-commit")
+            connections.close_all()  # reopened with the setting
         worker = Worker(
             queue_names=options["queue_name"].split(","),
             interval=options["interval"],
@@ -85,7 +103,14 @@ class Command(BaseCommand):
                     time.sleep(pause)
         finally:
             stop.set()
+            connection_created.disconnect(dispatch_uid="webhooks-worker-commit")
         logger.info("webhook worker %s stopped", worker.worker_id)
+
+
+def _asynchronous_commit(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
 
 
 def _sweep_once() -> None:
