@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 from programs.models import Program
 from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
-from risk.names import FULL_NAME, best_name, entry_keys, name_keys
+from risk.names import FULL_NAME, best_name, entry_keys, query_keys
 from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
 from risk.phonetics import phonetic as phonetic  # re-exported: the key is part of this API
 from risk.phonetics import sounds_of
@@ -325,7 +325,7 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
     full_names = {
         (i, item) for i, values in enumerate(cleaned) for item in values.get(FULL_NAME, ())
     }
-    name_index_keys = sorted({k for _, item in full_names for k in name_keys(item)})
+    name_index_keys = sorted({k for _, item in full_names for k in query_keys(item)})
     if keys or name_index_keys:
         attributes = sorted({attribute for (attribute, _, _) in wanted})
         entries = (
@@ -361,7 +361,7 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
                 shared = (
                     full_names
                     if len(full_names) == 1
-                    else [(i, n) for i, n in full_names if name_keys(n) & entry_keys(listed_names)]
+                    else [(i, n) for i, n in full_names if query_keys(n) & entry_keys(listed_names)]
                 )
                 for index, item in shared:
                     found = _full_name_match(
@@ -504,7 +504,7 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
         return key == entry.value_normalized
     if entry.entity_attribute == FULL_NAME:
         names = [entry.value, *(entry.aliases or [])]
-        return bool(name_keys(value) & entry_keys(names)) and best_name(value, names) is not None
+        return bool(query_keys(value) & entry_keys(names)) and best_name(value, names) is not None
     if key == entry.value_normalized:
         return True
     if not candidate_keys(value) & candidate_keys(entry.value):

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from risk.evidence import weigh
 from risk.matching import entry_matches_value, find_matches
-from risk.names import compare_names, name_keys, parse
+from risk.names import compare_names, name_keys, parse, query_keys
 from risk.quality import evaluate, read_corpus
 from tests.factories import ProgramFactory
 from tests.risk.helpers import listed, values
@@ -20,7 +20,7 @@ from tests.risk.helpers import listed, values
 
 def matches(a: str, b: str) -> bool:
     """The verdict screening reaches: a shared index key and a positive comparison."""
-    return bool(name_keys(a) & name_keys(b)) and compare_names(a, b).matched
+    return bool(name_keys(a) & query_keys(b)) and compare_names(a, b).matched
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_every_un_individual_matches_by_its_primary_name_and_good_aliases() -> N
     of them, and through the database look-up (check_names) for a sample. (The full run through
     the database, 730 primary names and 1 850 aliases, found every one: too slow for CI.)"""
     from risk.name_check import NameQuery, check_names
-    from risk.names import best_name, entry_keys, name_keys
+    from risk.names import best_name, entry_keys, query_keys
 
     _import_un()
     entries = list(BlacklistEntry.objects.filter(source="un-consolidated").order_by("id"))
@@ -147,7 +147,7 @@ def test_every_un_individual_matches_by_its_primary_name_and_good_aliases() -> N
     missed = []
     for entry, name in pairs:
         names = [entry.value, *entry.aliases]
-        if not (name_keys(name) & entry_keys(names)) or best_name(name, names) is None:
+        if not (query_keys(name) & entry_keys(names)) or best_name(name, names) is None:
             missed.append(name)
     assert missed == []
     sample = pairs[:: max(1, len(pairs) // 40)]
