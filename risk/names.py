@@ -25,11 +25,14 @@ Every rule below is a published naming or transliteration convention, not a case
   the parts is meaningful (`Salman bin Muhammad` is Muhammad's son Salman), so only
   order-keeping alignments count.
 
-Candidate keys (the index): each pair of strong parts of every name of an entry gives a key
-(their sound keys, sorted), plus the two keys where one part is reduced to its first sound (an
-initial, or a part with a typo that changed its sound). Two names that match share at least two
-aligned parts, so they share a key; the look-up stays one indexed `IN` query whatever the list
-size.
+Candidate keys (the index, see the table above name_keys): each pair of parts of every name of
+an entry gives keys made of a *form* of each part (its sounds, its sounds with one letter
+deleted for typos, its first letter, its consonant skeleton). Two names that match share at
+least two aligned parts, so they share a key; a screened name looks up only the forms that can
+find a listed name (query_keys), not every form it is indexed under, so a common given name
+beside any letter pulls nothing. The look-up stays one indexed `IN` query whatever the list
+size, and each index row says which of the entry's names give its key (name_masks), so only
+those are compared.
 """
 
 from __future__ import annotations
@@ -372,7 +375,10 @@ def parse(value: str) -> ParsedName:
             following = index + 1
             if kept[following] in _ARTICLES and following + 1 < len(kept):
                 following += 1
-            glued.append("abd" + kept[following])
+            name = kept[following]
+            if abjad and name.startswith("l") and len(name) >= 3:
+                name = name[1:]  # the article glued in Arabic script (عبد العزيز: `bd lzyz`)
+            glued.append("abd" + name)
             index = following + 1
             continue
         glued.append(_ABD_PREFIX.sub("abd", word))
@@ -810,6 +816,30 @@ def entry_keys(names: Iterable[str]) -> set[str]:
     for name in names:
         keys |= name_keys(name)
     return keys
+
+
+# Bits of BlacklistToken.names (a signed 64-bit column: 63 usable bits).
+NAME_BITS = 63
+
+
+def name_masks(names: Sequence[str]) -> dict[str, int]:
+    """Each index key of an entry's names (listed name first, then its aliases) → the bits of
+    the names that give it (name i → bit min(i, NAME_BITS - 1))."""
+    masks: dict[str, int] = {}
+    for index, name in enumerate(names):
+        bit = 1 << min(index, NAME_BITS - 1)
+        for key in name_keys(name):
+            masks[key] = masks.get(key, 0) | bit
+    return masks
+
+
+def names_in(mask: int, names: Sequence[str]) -> list[str]:
+    """The names a mask of name_masks points to."""
+    last = NAME_BITS - 1
+    picked = [n for i, n in enumerate(names[:last]) if mask >> i & 1]
+    if mask >> last & 1:
+        picked += names[last:]
+    return picked
 
 
 def best_name(screened: str, names: Sequence[str]) -> tuple[str, NameComparison] | None:
