@@ -21,7 +21,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import BigIntegerField, CharField, Field, JSONField, Q, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Field,
+    IntegerField,
+    JSONField,
+    Q,
+    Value,
+)
 from rapidfuzz import fuzz
 
 from programs.models import Program
@@ -355,16 +363,16 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
             .order_by()
         )
         if screened_by_key:
+            # by the token index alone: scope and activity are the candidates' (a join here
+            # let PostgreSQL walk every entry of the scope, probing the tokens of each)
             tokens = BlacklistToken.objects.filter(
-                _scope_via_entry(program),
-                entity_attribute=FULL_NAME,
-                key__in=sorted(screened_by_key),
-                entry__is_active=True,
-                entry__match=MatchType.FUZZY,
+                entity_attribute=FULL_NAME, key__in=sorted(screened_by_key)
             )
             # the candidates, one row each with their names and evidence...
             named = (
                 BlacklistEntry.objects.filter(
+                    _scope(program),
+                    is_active=True,
                     entity_attribute=FULL_NAME,
                     match=MatchType.FUZZY,
                     id__in=tokens.values("entry_id"),
@@ -376,11 +384,23 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
             # ...and one light row per shared key: which of their names give it
             shared = (
                 tokens.annotate(
-                    **{f"no_{c}": Value(None, output_field=_COLUMN_TYPES[c]()) for c in columns}
+                    **{f"no_{c}": Value(None, output_field=_COLUMN_TYPES[c]()) for c in columns},
+                    attribute=Value(FULL_NAME),
+                    fuzzy=Value(MatchType.FUZZY.value),
+                    no_action=Value(""),
+                    no_weight=Value(None, output_field=IntegerField()),
+                    no_version=Value(0, output_field=BigIntegerField()),
+                    no_program=Value(None, output_field=BigIntegerField()),
                 )
                 .values_list(
                     *(f"no_{c}" for c in columns),
-                    *(f"entry__{c}" for c in _ENTRY_COLUMNS),
+                    "entry_id",
+                    "attribute",
+                    "fuzzy",
+                    "no_action",
+                    "no_weight",
+                    "no_version",
+                    "no_program",
                     "key",
                     "names",
                 )

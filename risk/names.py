@@ -437,9 +437,13 @@ _GLUED_PARTICLES = (
 )
 
 
+_GLUED_LONGEST_FIRST = tuple(sorted(_GLUED_PARTICLES, key=len, reverse=True))
+
+
+@lru_cache(maxsize=65536)
 def unglued(part: str) -> str | None:
     """The name without a particle glued in front of it (at least four letters left)."""
-    for particle in sorted(_GLUED_PARTICLES, key=len, reverse=True):
+    for particle in _GLUED_LONGEST_FIRST:
         if part.startswith(particle) and len(part) - len(particle) >= 4:
             return part[len(particle) :]
     return None
@@ -456,6 +460,7 @@ def _latin_forms(part: str) -> tuple[str, ...]:
     return tuple(f for f in dict.fromkeys(forms) if f)
 
 
+@lru_cache(maxsize=65536)
 def parts_similarity(a: Part, b: Part) -> float:
     """part_similarity, or for a part written without vowels (Arabic, Hebrew script) the
     agreement of the consonant skeletons (`smh` / `usama`, `hsyn` / `hussein`), or with a
@@ -679,8 +684,10 @@ TYPO_PEER_MIN_SOUND = 4
 
 _LETTER_FAMILY = "s"
 _DELETION = "d"  # a sound with one letter deleted: pairs with a sound only
-# Sounds this long or longer have deletion forms (shorter ones would say too little).
-MIN_SOUND_FOR_DELETIONS = 3
+# Sounds this long or longer have deletion forms; a deletion form of one letter (a typo in a
+# short name: Moreau / Moeau) pairs only with a sound of SHORT_TYPO_PEER_SOUND letters or more.
+MIN_SOUND_FOR_DELETIONS = 2
+SHORT_TYPO_PEER_SOUND = 3
 
 
 def _sound_forms(part: str) -> list[str]:
@@ -704,7 +711,7 @@ def _deletions(sounds: list[str]) -> list[str]:
         if len(sound) >= MIN_SOUND_FOR_DELETIONS:
             for i in range(1, len(sound)):
                 found.setdefault(_REPEATS.sub(r"\1", sound[:i] + sound[i + 1 :]))
-    return [d for d in found if d not in sounds]
+    return [d for d in found if d and d not in sounds]
 
 
 def _index_forms(part: Part) -> list[tuple[str, str]]:
@@ -736,15 +743,18 @@ def _query_forms(part: Part) -> list[tuple[str, str]]:
     return forms
 
 
-def _key_parts(name: ParsedName) -> list[Part]:
-    """The strong parts, plus the words a leading particle may be glued to (Abu Bakr)."""
-    parts = list(name.strong[:MAX_KEY_PARTS])
+def _key_parts(name: ParsedName) -> list[tuple[Part, frozenset[int]]]:
+    """The strong parts, plus the words a leading particle may be glued to (Abu Bakr) and
+    adjacent parts written as one; each with the positions of the written parts it covers."""
+    parts = [(p, frozenset([p.position])) for p in name.strong[:MAX_KEY_PARTS]]
     for before, after in zip(name.parts, name.parts[1:], strict=False):
         if not before.strong and after.strong and before.text in ("abu", "al", "el"):
-            parts.append(Part(before.text + after.text, True, after.position, after.abjad))
+            glued = Part(before.text + after.text, True, after.position, after.abjad)
+            parts.append((glued, frozenset([after.position])))
         elif before.strong and after.strong and after.position < MAX_KEY_PARTS:
             # two names written as one (Mary Ann / Maryann, Jin Ping / Jinping)
-            parts.append(Part(before.text + after.text, True, before.position, after.abjad))
+            glued = Part(before.text + after.text, True, before.position, after.abjad)
+            parts.append((glued, frozenset([before.position, after.position])))
     return parts
 
 
@@ -758,8 +768,10 @@ def _pair_keys(a_forms: list[tuple[str, str]], b_forms: list[tuple[str, str]]) -
         for b_family, b in b_forms:
             if _DELETION in (a_family, b_family):
                 # one part's typo, beside a sound of the other part
-                other = b if a_family == _DELETION else a
+                typo, other = (a, b) if a_family == _DELETION else (b, a)
                 if {a_family, b_family} != {_DELETION, _LETTER_FAMILY} or _letter(other):
+                    continue
+                if len(typo) == 1 and len(other) < SHORT_TYPO_PEER_SOUND:
                     continue
             elif a_family != b_family or (_letter(a) and _letter(b)):
                 continue  # another family, or two letters: they say too little
@@ -778,9 +790,10 @@ def _keys(value: str, *, query: bool) -> frozenset[str]:
         keys.update("1:" + f for _, f in forms_of(only) if not _letter(f))
         if not keys:
             keys.add("1:" + only.text)
-    forms = [forms_of(p) for p in parts]
+    forms = [forms_of(p) for p, _ in parts]
     for i, j in combinations(range(len(parts)), 2):
-        keys |= _pair_keys(forms[i], forms[j])
+        if not parts[i][1] & parts[j][1]:  # a part and a word it is written into say one thing
+            keys |= _pair_keys(forms[i], forms[j])
     return frozenset(keys)
 
 
