@@ -4,12 +4,19 @@
         [--small 1000] [--large 1000000] [--iterations 300]
 
 Loads `--small` synthetic entries through `import_blacklist` (a realistic mix: exact and
-normalized e-mails, phones, id numbers, normalized and fuzzy names), measures `screen_user_write`
-for a user who matches nothing and one whose name fuzzily matches, then grows the list to
-`--large` entries and measures again. Prints the import speed, the per-screening median / p95
-and the query count at each size, and the ratio large / small (the SPEC wants it near 1).
-Uses the database it is given (migrates it, empties the blacklist tables first): never point
-it at data you want to keep.
+normalized e-mails, phones, id numbers, normalized and fuzzy names) and both sanctions lists
+(OFAC SDN and the UN consolidated list, `import_sanctions` on the snapshots in
+tests/data/sanctions/: 4 575 `customer.name` entries with their aliases), measures
+`screen_user_write` for a user who matches nothing and one whose name fuzzily matches (each
+screening its full name as a create does, SPEC §14), then grows the list to `--large` entries
+and measures again. Prints the import speed, the per-screening median / p95 and the query
+count at each size, and the ratio large / small (the SPEC wants it near 1). Uses the database
+it is given (migrates it, empties the blacklist tables first): never point it at data you
+want to keep.
+
+`make bench` (bench/run.py) uses `load_sanctions` and `compare_screening` below for its
+screening phase: both lists are loaded into the bench database and into its 1 000-entry
+companion, so the two sizes differ only by the generated entries.
 """
 
 from __future__ import annotations
@@ -22,18 +29,21 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+if __name__ == "__main__":  # run as a script; bench/run.py imports it set up already
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-import django
+    import django
 
-django.setup()
+    django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 SYLLABLES = tuple(
     [
@@ -163,6 +173,114 @@ def _measure_round(subjects: dict[str, dict[str, list[str]]], iterations: int) -
     return results
 
 
+SANCTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "sanctions"
+
+
+def load_sanctions() -> dict[str, int]:
+    """Both sanctions lists (OFAC SDN with its aliases, UN consolidated) in the current
+    database, through `import_sanctions`; skipped for a list already loaded. Returns the
+    number of entries of each source."""
+    from risk.models import BlacklistEntry
+
+    lists = {
+        "ofac-sdn": [str(SANCTIONS / "ofac-sdn.csv"), "--alt", str(SANCTIONS / "ofac-alt.csv")],
+        "un-consolidated": [str(SANCTIONS / "un-consolidated.xml")],
+    }
+    counts = {}
+    for source, files in lists.items():
+        if not BlacklistEntry.objects.filter(source=source).exists():
+            call_command(
+                "import_sanctions",
+                "--source",
+                source,
+                *files,
+                "--no-progress",
+                stdout=io.StringIO(),
+                stderr=io.StringIO(),
+            )
+        counts[source] = BlacklistEntry.objects.filter(source=source).count()
+    return counts
+
+
+def create_subject(first: str, last: str, i: int) -> dict[str, list[str]]:
+    """What a v1 create screens (users.screening.screening_values_for): each name attribute,
+    the full name as a whole and the preferred name (customer.name), e-mail, mobile, id number,
+    nationality and birthday."""
+    return {
+        "customer.first_name": [first],
+        "customer.last_name": [last],
+        "customer.preferred_name": [first],
+        "customer.name": [f"{first} {last}", first],
+        "customer.email": [f"{first}.{last}.{i}@example.net".lower()],
+        "customer.mobile": [f"65{81_000_000 + i}"],
+        "customer.id_number": [f"K{i:08d}"],
+        "customer.nationality": ["SGP"],
+        "customer.birthday": ["1990-05-17"],
+    }
+
+
+def compare_screening(
+    main_name: str,
+    small_name: str,
+    *,
+    use: Callable[[str], None],
+    rounds: int = 6,
+    per_round: int = 50,
+) -> dict[str, Any]:
+    """Screening time with the small list vs the full one, in alternating rounds (make bench).
+
+    Rounds alternate between the two databases, so whatever else the machine is doing weighs
+    on both sizes alike. Each screening is a different subject (bench.dataset's names, no
+    repeated look-ups), screening what a create screens, full name included; timed around
+    `risk.services.screen_user_write`, the function every create and update calls. Queries are
+    counted per screening: the same at both sizes.
+    """
+    from bench import dataset
+    from bench.loadgen import percentile
+    from programs.models import Program
+    from risk.models import BlacklistEntry
+    from risk.services import screen_user_write
+
+    timings: dict[str, list[float]] = {small_name: [], main_name: []}
+    queries: dict[str, set[int]] = {small_name: set(), main_name: set()}
+    sizes: dict[str, int] = {}
+    named: dict[str, int] = {}
+    subject = 0
+    for _ in range(rounds):
+        for name in (small_name, main_name):
+            use(name)
+            program = Program.objects.get(code=dataset.PROGRAM)
+            sizes[name] = BlacklistEntry.objects.count()
+            named[name] = BlacklistEntry.objects.filter(entity_attribute="customer.name").count()
+            for i in range(per_round + 5):
+                first = dataset.FIRST_NAMES[subject % len(dataset.FIRST_NAMES)]
+                last = dataset.LAST_NAMES[(subject * 7) % len(dataset.LAST_NAMES)]
+                values = create_subject(first, last, subject)
+                subject += 1
+                with CaptureQueriesContext(connection) as ctx:
+                    began = time.perf_counter()
+                    screen_user_write(program=program, values=values)
+                    elapsed = (time.perf_counter() - began) * 1000
+                if i >= 5:  # the first few after a switch reconnect and warm caches
+                    timings[name].append(elapsed)
+                    queries[name].add(len(ctx.captured_queries))
+    use(main_name)
+    small, large = sorted(timings[small_name]), sorted(timings[main_name])
+    return {
+        "small_entries": sizes[small_name],
+        "small_ms": percentile(small, 50),
+        "small_p95_ms": percentile(small, 95),
+        "large_entries": sizes[main_name],
+        "large_ms": percentile(large, 50),
+        "large_p95_ms": percentile(large, 95),
+        "ratio": percentile(large, 50) / percentile(small, 50),
+        "p95_ratio": percentile(large, 95) / percentile(small, 95),
+        "full_name_entries": named[main_name],
+        "queries": sorted(queries[small_name] | queries[main_name]),
+        "samples": len(large),
+    }
+
+
 def _analyze() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE risk_blacklistentry")
@@ -195,10 +313,11 @@ def _prepare(database: str, size: int, rng: random.Random) -> tuple[int, float]:
     if not Program.objects.filter(code="riskbench").exists():
         program_create(code="riskbench", name="Risk bench", country="SGP")
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE risk_blacklisttoken, risk_blacklistentry")
+        cursor.execute("TRUNCATE risk_blacklisttoken, risk_blacklistentry CASCADE")
     added, elapsed = _import(_rows(size, 0, rng), f"{size:,} rows into {database}")
     listed("first_name", "Mohammed", match="fuzzy", action="score", weight=10)
     listed("last_name", "Alexandrov", match="fuzzy", action="score", weight=10)
+    print(f"  sanctions in {database}: {load_sanctions()}")
     _analyze()
     return added, elapsed
 
@@ -234,6 +353,7 @@ def main() -> None:
         "no match": {
             "customer.first_name": ["Ada"],
             "customer.last_name": ["Lovelace"],
+            "customer.name": ["Ada Lovelace"],
             "customer.email": ["ada.lovelace@example.com"],
             "customer.mobile": ["6599991234"],  # outside the generated range
             "customer.id_number": ["S1234567D"],
@@ -243,6 +363,7 @@ def main() -> None:
         "fuzzy name match": {
             "customer.first_name": ["Muhammad"],
             "customer.last_name": ["Aleksandrov"],
+            "customer.name": ["Muhammad Aleksandrov"],
             "customer.email": ["m.a@example.com"],
             "customer.mobile": ["6598765432"],
             "customer.nationality": ["SGP"],

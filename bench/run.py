@@ -226,24 +226,6 @@ def blacklist_count() -> int | None:
     return BlacklistEntry.objects.count()
 
 
-def screening_subject(i: int) -> dict[str, list[str]]:
-    """What a create screens (names, e-mail, mobile, id number, nationality, birthday)."""
-    from bench.dataset import FIRST_NAMES, LAST_NAMES
-
-    first = FIRST_NAMES[i % len(FIRST_NAMES)]
-    last = LAST_NAMES[(i * 7) % len(LAST_NAMES)]
-    return {
-        "customer.first_name": [first],
-        "customer.last_name": [last],
-        "customer.preferred_name": [first],
-        "customer.email": [f"{first}.{last}.{i}@example.net".lower()],
-        "customer.mobile": [f"65{81_000_000 + i}"],
-        "customer.id_number": [f"K{i:08d}"],
-        "customer.nationality": ["SGP"],
-        "customer.birthday": ["1990-05-17"],
-    }
-
-
 def use_database(name: str) -> None:
     """Point the default connection at another database on the same server."""
     from django.db import connection
@@ -267,7 +249,7 @@ def prepare_small_list(url: str, *, fresh: bool, progress: bool) -> dict[str, An
         call_command("seed_enumerations", stdout=io.StringIO())
         dataset.ensure_programs()
         result: dict[str, Any] = {"database": small_name}
-        if BlacklistEntry.objects.count() != SMALL_BLACKLIST:
+        if BlacklistEntry.objects.filter(source="").count() != SMALL_BLACKLIST:
             tables = ", ".join(m._meta.db_table for m in (BlacklistToken, BlacklistEntry))
             from django.db import connection
 
@@ -275,6 +257,9 @@ def prepare_small_list(url: str, *, fresh: bool, progress: bool) -> dict[str, An
                 cursor.execute(f"TRUNCATE {tables} CASCADE")
             result = import_blacklist(0, SMALL_BLACKLIST, progress=progress)
             result["database"] = small_name
+        from bench.risk_screening import load_sanctions
+
+        result["sanctions"] = load_sanctions()  # both lists, as in the bench database
         result["entries"] = BlacklistEntry.objects.count()
         dataset.analyze()
         return result
@@ -283,54 +268,19 @@ def prepare_small_list(url: str, *, fresh: bool, progress: bool) -> dict[str, An
 
 
 def compare_screening(url: str, *, rounds: int = 6, per_round: int = 50) -> dict[str, Any]:
-    """Screening time with SMALL_BLACKLIST entries vs the full list, in alternating rounds.
-
-    Rounds alternate between the companion database and the bench database, so whatever
-    else the machine is doing weighs on both sizes alike. Each screening is a different
-    subject (no repeated look-ups), timed around `risk.services.screen_user_write`, the
-    function every create and update calls.
-    """
-    from bench import dataset
-    from bench.loadgen import percentile
-    from programs.models import Program
-    from risk.models import BlacklistEntry
-
+    """Screening time with SMALL_BLACKLIST entries vs the full list, both sanctions lists
+    loaded in each, in alternating rounds (bench/risk_screening.py: compare_screening)."""
     try:
-        from risk.services import screen_user_write
+        from bench.risk_screening import compare_screening as compare
     except ImportError as exc:
         return {"reason": f"n/a (risk screening missing: {exc})"}
     main_name, small_name = database_name(url), f"{database_name(url)}_1k"
-    timings: dict[str, list[float]] = {small_name: [], main_name: []}
-    sizes: dict[str, int] = {}
-    subject = 0
     try:
-        for _ in range(rounds):
-            for name in (small_name, main_name):
-                use_database(name)
-                program = Program.objects.get(code=dataset.PROGRAM)
-                sizes[name] = BlacklistEntry.objects.count()
-                for i in range(per_round + 5):
-                    values = screening_subject(subject)
-                    subject += 1
-                    began = time.perf_counter()
-                    screen_user_write(program=program, values=values)
-                    if i >= 5:  # the first few after a switch reconnect and warm caches
-                        timings[name].append((time.perf_counter() - began) * 1000)
+        return compare(main_name, small_name, use=use_database, rounds=rounds, per_round=per_round)
     except Exception as exc:  # report, never abort the run
         return {"reason": f"n/a (screening failed: {type(exc).__name__}: {exc})"}
     finally:
         use_database(main_name)
-    small, large = sorted(timings[small_name]), sorted(timings[main_name])
-    return {
-        "small_entries": sizes[small_name],
-        "small_ms": percentile(small, 50),
-        "small_p95_ms": percentile(small, 95),
-        "large_entries": sizes[main_name],
-        "large_ms": percentile(large, 50),
-        "large_p95_ms": percentile(large, 95),
-        "ratio": percentile(large, 50) / percentile(small, 50),
-        "samples": len(large),
-    }
 
 
 # --- gunicorn and the load generator ---------------------------------------------------------
@@ -505,7 +455,10 @@ def main(argv: list[str] | None = None) -> int:
                 import_blacklist(entries, args.blacklist - entries, progress=not args.no_progress)
             )
             entries = blacklist_count() or 0
-            dataset.analyze()
+        from bench.risk_screening import load_sanctions
+
+        log(f"sanctions lists (OFAC SDN, UN consolidated): {load_sanctions()}")
+        dataset.analyze()
         log(f"preparing the {SMALL_BLACKLIST:,}-entry companion database")
         small = prepare_small_list(url, fresh=not args.reuse, progress=not args.no_progress)
         failed = [r["error"] for r in (*imports, small) if "error" in r]

@@ -250,7 +250,8 @@ def _bulk_insert(entries: list[BlacklistEntry]) -> None:
                         now,
                     )
                 )
-        with raw.copy(f"COPY {token_table} (entry_id, entity_attribute, key) FROM STDIN") as copy:
+        token_columns = "entry_id, entity_attribute, key, names"
+        with raw.copy(f"COPY {token_table} ({token_columns}) FROM STDIN") as copy:
             for row in index_rows(entries):
                 copy.write_row(row)
 

@@ -21,13 +21,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Field,
+    IntegerField,
+    JSONField,
+    Q,
+    Value,
+)
 from rapidfuzz import fuzz
 
 from programs.models import Program
 from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
-from risk.names import FULL_NAME, best_name, entry_keys, name_keys
+from risk.names import FULL_NAME, best_name, entry_keys, name_masks, names_in, query_keys
 from risk.normalize import NAME_ATTRIBUTES, canonical, folded, tokens
 from risk.phonetics import phonetic as phonetic  # re-exported: the key is part of this API
 from risk.phonetics import sounds_of
@@ -35,7 +43,7 @@ from risk.phonetics import sounds_of
 logger = logging.getLogger(__name__)
 
 # Recorded with every screening; bump when keys or the similarity rule change.
-MATCHER_VERSION = "onboard-1"
+MATCHER_VERSION = "onboard-2"
 
 # The fuzzy decision (tuned on tests/risk/corpus.csv). Two names match when
 # - they have the same number of words and, paired in written order or in sorted order, every
@@ -58,6 +66,9 @@ FUZZY_MIN_SHORT_WORD_RATIO_SAME_SOUND = 80.0
 MIN_KEY_FOR_DELETIONS = 5
 # Safety cap on fuzzy candidates per screening (names that sound alike); logged when hit.
 MAX_FUZZY_CANDIDATES = 2000
+# Safety cap on the rows of the first query (exact keys, full-name candidates and the keys
+# they share); logged when hit.
+MAX_ROWS = 50_000
 
 
 def _comparable(word: str) -> str:
@@ -259,6 +270,14 @@ def _clean(values: Values) -> dict[str, list[str]]:
     return cleaned
 
 
+_COLUMN_TYPES: dict[str, type[Field[Any, Any]]] = {
+    "value_normalized": CharField,
+    "value": CharField,
+    "aliases": JSONField,
+    "birth_dates": JSONField,
+    "nationalities": JSONField,
+}
+
 # The entry columns a match needs, read as tuples (values_list): building model instances
 # for every candidate cost more than scoring them.
 _ENTRY_COLUMNS = (
@@ -321,69 +340,120 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
     results: list[dict[int, Match]] = [{} for _ in cleaned]
     keys = sorted({key for (_, _, key) in wanted if key})
     # full names: their candidates come back with the exact / normalized rows, one row per
-    # entry (an entry shares many pair keys with a name like its own)
-    full_names = {
-        (i, item) for i, values in enumerate(cleaned) for item in values.get(FULL_NAME, ())
-    }
-    name_index_keys = sorted({k for _, item in full_names for k in name_keys(item)})
-    if keys or name_index_keys:
+    # shared key, with the bits of the entry's names that give it (BlacklistToken.names)
+    screened_by_key: dict[str, set[tuple[int, str]]] = {}
+    for index, values in enumerate(cleaned):
+        for item in values.get(FULL_NAME, ()):
+            for key in query_keys(item):
+                screened_by_key.setdefault(key, set()).add((index, item))
+    if keys or screened_by_key:
         attributes = sorted({attribute for (attribute, _, _) in wanted})
-        entries = (
-            BlacklistEntry.objects.filter(_scope(program), is_active=True)
-            .values_list(
-                "value_normalized",
-                "value",
-                "aliases",
-                "birth_dates",
-                "nationalities",
-                *_ENTRY_COLUMNS,
-            )
-            .order_by()
-        )
+        columns = ("value_normalized", "value", "aliases", "birth_dates", "nationalities")
         # one statement, each branch on its own index: an OR of the two conditions would make
         # PostgreSQL scan the entries table (measured: ~12 ms per screening at 50 000 entries)
-        query = entries.filter(value_normalized__in=keys, entity_attribute__in=attributes)
-        if name_index_keys:
-            candidates = BlacklistToken.objects.filter(
-                entity_attribute=FULL_NAME, key__in=name_index_keys
-            ).values("entry_id")
-            named = entries.filter(
-                entity_attribute=FULL_NAME, match=MatchType.FUZZY, id__in=candidates
+        query = (
+            BlacklistEntry.objects.filter(
+                _scope(program),
+                is_active=True,
+                value_normalized__in=keys,
+                entity_attribute__in=attributes,
             )
-            # an entry in both branches comes back twice: each row sets the same best match
-            query = query.union(named, all=True) if keys else named
-        rows = query[:MAX_FUZZY_CANDIDATES]
-        for value_normalized, value, aliases, births, nationalities, *columns in rows:
-            entry_id, attribute, match = columns[0], columns[1], columns[2]
-            if attribute == FULL_NAME and match == MatchType.FUZZY:
-                listed_names = [value, *(aliases or [])]
-                # several names screened together: compare only those that share a key
-                shared = (
-                    full_names
-                    if len(full_names) == 1
-                    else [(i, n) for i, n in full_names if name_keys(n) & entry_keys(listed_names)]
+            .annotate(name_key=Value(""), name_bits=Value(0, output_field=BigIntegerField()))
+            .values_list(*columns, *_ENTRY_COLUMNS, "name_key", "name_bits")
+            .order_by()
+        )
+        if screened_by_key:
+            # by the token index alone: scope and activity are the candidates' (a join here
+            # let PostgreSQL walk every entry of the scope, probing the tokens of each)
+            tokens = BlacklistToken.objects.filter(
+                entity_attribute=FULL_NAME, key__in=sorted(screened_by_key)
+            )
+            # the candidates, one row each with their names and evidence...
+            named = (
+                BlacklistEntry.objects.filter(
+                    _scope(program),
+                    is_active=True,
+                    entity_attribute=FULL_NAME,
+                    match=MatchType.FUZZY,
+                    id__in=tokens.values("entry_id"),
                 )
-                for index, item in shared:
-                    found = _full_name_match(
-                        item,
-                        listed_names,
-                        births or [],
-                        nationalities or [],
-                        cleaned[index],
-                        tuple(columns),
-                    )
-                    previous = results[index].get(entry_id)
-                    if found is not None and (
-                        previous is None or previous.similarity < found.similarity
-                    ):
-                        results[index][entry_id] = found
+                .annotate(name_key=Value(""), name_bits=Value(0, output_field=BigIntegerField()))
+                .values_list(*columns, *_ENTRY_COLUMNS, "name_key", "name_bits")
+                .order_by()
+            )
+            # ...and one light row per shared key: which of their names give it
+            shared = (
+                tokens.annotate(
+                    **{f"no_{c}": Value(None, output_field=_COLUMN_TYPES[c]()) for c in columns},
+                    attribute=Value(FULL_NAME),
+                    fuzzy=Value(MatchType.FUZZY.value),
+                    no_action=Value(""),
+                    no_weight=Value(None, output_field=IntegerField()),
+                    no_version=Value(0, output_field=BigIntegerField()),
+                    no_program=Value(None, output_field=BigIntegerField()),
+                )
+                .values_list(
+                    *(f"no_{c}" for c in columns),
+                    "entry_id",
+                    "attribute",
+                    "fuzzy",
+                    "no_action",
+                    "no_weight",
+                    "no_version",
+                    "no_program",
+                    "key",
+                    "names",
+                )
+                .order_by()
+            )
+            query = query.union(named, shared, all=True) if keys else named.union(shared, all=True)
+        # full-name entry id → its row; the bits of its names that share a key, and the
+        # screened names that share one
+        named_rows: dict[int, tuple[Any, ...]] = {}
+        sharing: dict[int, tuple[int, set[tuple[int, str]]]] = {}
+        rows = list(query[:MAX_ROWS])
+        if len(rows) >= MAX_ROWS:
+            logger.warning(
+                "screening row cap reached (program %s)", program.code if program else "-"
+            )
+        for row in rows:
+            value_normalized = row[0]
+            entry_columns = tuple(row[5:-2])
+            entry_id, attribute, match = entry_columns[:3]
+            name_key, bits = row[-2:]
+            if attribute == FULL_NAME and match == MatchType.FUZZY:
+                if name_key:
+                    previous_bits, screened = sharing.get(entry_id, (0, set()))
+                    screened |= screened_by_key.get(name_key, set())
+                    sharing[entry_id] = (previous_bits | bits, screened)
+                else:  # (found by its folded key too: it comes by its names as well)
+                    named_rows[entry_id] = row
                 continue
             hit = wanted.get((attribute, match, value_normalized))
             if not hit:
                 continue
             matcher = "exact" if match == MatchType.EXACT else "normalized"
             for index in hit:
-                results[index][entry_id] = _match_from(tuple(columns), matcher, 100.0)
+                results[index][entry_id] = _match_from(entry_columns, matcher, 100.0)
+        for entry_id, (bits, screened) in sharing.items():
+            row = named_rows.get(entry_id)
+            if row is None:
+                continue  # cut by MAX_ROWS
+            _, value, aliases, births, nationalities = row[:5]
+            entry_columns = tuple(row[5:-2])
+            entry_id = entry_columns[0]
+            listed_names = names_in(bits, [value, *(aliases or [])])
+            for index, item in sorted(screened):
+                found = _full_name_match(
+                    item, listed_names, births or [], nationalities or [], cleaned[index]
+                )
+                previous = results[index].get(entry_id)
+                if found is None or (previous is not None and previous.similarity >= found[0]):
+                    continue
+                score, matched_name, evidence = found
+                results[index][entry_id] = _match_from(
+                    entry_columns, "fuzzy", score, matched_name, evidence
+                )
 
     _fuzzy(program=program, subjects=cleaned, results=results)
     return [sorted(r.values(), key=_order) for r in results]
@@ -464,10 +534,10 @@ def _full_name_match(
     births: Sequence[str],
     nationalities: Sequence[str],
     subject: Mapping[str, Sequence[str]],
-    columns: tuple[Any, ...],
-) -> Match | None:
+) -> tuple[float, str, tuple[str, ...]] | None:
     """A customer.name match of one screened name against one entry's names, weighed by the
-    subject's birth date and nationality (risk.evidence), or None."""
+    subject's birth date and nationality (risk.evidence): (similarity 0 to 100, the name that
+    matched, the evidence), or None."""
     best = best_name(screened, names)
     if best is None:
         return None
@@ -481,7 +551,7 @@ def _full_name_match(
     )
     if confidence < MIN_FULL_NAME_CONFIDENCE:
         return None
-    return _match_from(columns, "fuzzy", confidence * 100, matched_name, evidence)
+    return confidence * 100, matched_name, evidence
 
 
 def _scope_via_entry(program: Program | None) -> Q:
@@ -504,7 +574,7 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
         return key == entry.value_normalized
     if entry.entity_attribute == FULL_NAME:
         names = [entry.value, *(entry.aliases or [])]
-        return bool(name_keys(value) & entry_keys(names)) and best_name(value, names) is not None
+        return bool(query_keys(value) & entry_keys(names)) and best_name(value, names) is not None
     if key == entry.value_normalized:
         return True
     if not candidate_keys(value) & candidate_keys(entry.value):
@@ -512,20 +582,22 @@ def entry_matches_value(entry: BlacklistEntry, value: str) -> bool:
     return names_match(NameForms.of(value), NameForms.of(entry.value))[0]
 
 
-def index_rows(entries: Iterable[BlacklistEntry]) -> Iterator[tuple[int, str, str]]:
-    """(entry id, attribute, key) of the fuzzy entries' index rows (saved entries)."""
+def index_rows(entries: Iterable[BlacklistEntry]) -> Iterator[tuple[int, str, str, int]]:
+    """(entry id, attribute, key, names mask) of the fuzzy entries' index rows (saved entries;
+    the mask is BlacklistToken.names, 0 for per-attribute entries)."""
     for entry in entries:
         if entry.match == MatchType.FUZZY and entry.entity_attribute == FULL_NAME:
-            for key in sorted(entry_keys([entry.value, *(entry.aliases or [])])):
-                yield entry.pk, entry.entity_attribute, key
+            masks = name_masks([entry.value, *(entry.aliases or [])])
+            for key in sorted(masks):
+                yield entry.pk, entry.entity_attribute, key, masks[key]
         elif entry.match == MatchType.FUZZY:
             for key in sorted(candidate_keys(entry.value)):
-                yield entry.pk, entry.entity_attribute, key
+                yield entry.pk, entry.entity_attribute, key, 0
 
 
 def index_keys(entries: Iterable[BlacklistEntry]) -> list[BlacklistToken]:
     """The index rows of fuzzy entries as model objects (saved entries: they need ids)."""
     return [
-        BlacklistToken(entry_id=pk, entity_attribute=attribute, key=key)
-        for pk, attribute, key in index_rows(entries)
+        BlacklistToken(entry_id=pk, entity_attribute=attribute, key=key, names=mask)
+        for pk, attribute, key, mask in index_rows(entries)
     ]

@@ -222,6 +222,10 @@ class BlacklistToken(models.Model):
     )
     entity_attribute = models.CharField(max_length=40)
     key = models.CharField(max_length=64)
+    # customer.name entries: which of the entry's names give the key, one bit each (bit 0 the
+    # listed name, bit i alias i; the last bit stands for every alias from NAME_BITS - 1 on),
+    # so a screening compares only the names that share a key with it (risk.matching)
+    names = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ("entry_id", "key")

@@ -25,11 +25,14 @@ Every rule below is a published naming or transliteration convention, not a case
   the parts is meaningful (`Salman bin Muhammad` is Muhammad's son Salman), so only
   order-keeping alignments count.
 
-Candidate keys (the index): each pair of strong parts of every name of an entry gives a key
-(their sound keys, sorted), plus the two keys where one part is reduced to its first sound (an
-initial, or a part with a typo that changed its sound). Two names that match share at least two
-aligned parts, so they share a key; the look-up stays one indexed `IN` query whatever the list
-size.
+Candidate keys (the index, see the table above name_keys): each pair of parts of every name of
+an entry gives keys made of a *form* of each part (its sounds, its sounds with one letter
+deleted for typos, its first letter, its consonant skeleton). Two names that match share at
+least two aligned parts, so they share a key; a screened name looks up only the forms that can
+find a listed name (query_keys), not every form it is indexed under, so a common given name
+beside any letter pulls nothing. The look-up stays one indexed `IN` query whatever the list
+size, and each index row says which of the entry's names give its key (name_masks), so only
+those are compared.
 """
 
 from __future__ import annotations
@@ -196,6 +199,7 @@ PARTICLES: frozenset[str] = PATRONYMIC | frozenset(
 _ABD_WORDS = frozenset(
     [
         "abd",
+        "bd",  # عبد transliterated from Arabic script (ayn dropped)
         "abdul",
         "abdel",
         "abdal",
@@ -221,6 +225,8 @@ INITIAL_SIMILARITY = 0.8
 SAME_SOUND_MIN_JW = 0.78
 # ...when the sound key has three or more consonants (strong evidence of one name).
 SAME_SOUND_LONG_MIN_JW = 0.65
+# Two parts that sound alike and are spelled alike once diphthongs are folded (vowels_folded).
+FOLDED_VOWELS_SIMILARITY = 0.9
 # Least Jaro-Winkler similarity of two parts within their edit budget (typos).
 TYPO_MIN_JW = 0.85
 # Each part of the longer name left unaligned (a missing middle name) costs this much.
@@ -248,7 +254,47 @@ ABJAD_SIMILARITY = 0.88
 
 
 phonetic = lru_cache(maxsize=65536)(_phonetic)
-sounds_of = lru_cache(maxsize=65536)(_sounds_of)
+
+# Spellings of one sound in other transliteration conventions, tried as alternative readings:
+# French `ou` before a vowel for `w` (Anouar / Anwar), German `sch` before a vowel for `zh`
+# (Schukow / Zhukov) and a first `j` before a vowel for `y` (Jelzin / Yeltsin, Jewgeni).
+_READINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"ou(?=[aeiy])"), "w"),
+    (re.compile(r"sch(?=[aeiouy])"), "zh"),
+    (re.compile(r"^j(?=[aeiou])"), "y"),
+)
+
+
+@lru_cache(maxsize=65536)
+def sounds_of(word: str) -> tuple[str, ...]:
+    """The sound keys of a name part: risk.phonetics.sounds_of, plus the readings of
+    _READINGS (the full-name matcher only: the per-attribute index keeps its keys)."""
+    sounds = list(_sounds_of(word))
+    for pattern, replacement in _READINGS:
+        other = pattern.sub(replacement, word)
+        if other != word:
+            sounds.extend(_sounds_of(other))
+    return tuple(dict.fromkeys(sounds))
+
+
+# Vowel spellings of one vowel or diphthong (Zayd / Zeid, Anouar / Anwar, Yousef / Yusef).
+_VOWEL_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"ou(?=[aeiy])"), "w"),
+    (re.compile(r"ay|ai|ei|ey"), "ai"),
+    (re.compile(r"aw|au|ou|oo"), "u"),
+    (re.compile(r"ee"), "i"),
+    (re.compile(r"(?<=[bcdfgklmnprstvz])yo"), "e"),  # Russian ё: Fyodor / Fedor, Pyotr / Petr
+)
+
+
+@lru_cache(maxsize=65536)
+def vowels_folded(part: str) -> str:
+    for pattern, replacement in _VOWEL_SPELLINGS:
+        part = pattern.sub(replacement, part)
+    return part
+
+
+_LONE_H = re.compile(r"(?<=[^sktdgc])h")
 
 
 @lru_cache(maxsize=65536)
@@ -256,21 +302,41 @@ def skeleton(part: str, abjad: bool = False) -> str:
     """The consonants of a part as an abjad writes them: a leading vowel and every `h`
     dropped (`usama` → `SM`, `ahmad` / `hmd` → `MT`); in a part transliterated from an abjad,
     inner `w` and `y` are long vowels and go too (`mhmwd` → `MT`)."""
-    text = part[0] + re.sub("[wy]", "", part[1:]) if abjad else part
+    text = part
+    if abjad:
+        # an `h` after a letter it does not form a digraph with is a letter of its own
+        # (`zwhry` is z-w-h-r-y, not `zh`)
+        text = _LONE_H.sub("", part[0] + re.sub("[wy]", "", part[1:]))
     sound = phonetic(text).replace("H", "")
     return sound[1:] if sound[:1] == "A" and len(sound) > 1 else sound
 
 
+# Arabic letters anyascii writes one way and Latin spellings another: ظ and ذ as `dh`
+# (Latin `z` or `d`: al-Zawahiri), ث as `th` (Latin `s` or `t`).
+_ABJAD_VARIANTS = (("dh", "z"), ("th", "s"))
+
+
+@lru_cache(maxsize=65536)
 def abjad_forms(part: str) -> tuple[str, ...]:
-    """The skeletons of an abjad part, with and without a glued article (`lbshyr`)."""
-    forms = [skeleton(part, True)]
-    if part.startswith("l") and len(part) >= 4:
-        forms.append(skeleton(part[1:], True))
-    return tuple(f for f in forms if f)
+    """The skeletons of an abjad part, with and without a glued article (`lbshyr`, `lsd`),
+    and with the letters of _ABJAD_VARIANTS read the other way."""
+    spellings = [part]
+    spellings += [part.replace(a, b) for a, b in _ABJAD_VARIANTS if a in part]
+    forms: list[str] = []
+    for text in spellings:
+        forms.append(skeleton(text, True))
+        if text.startswith("l") and len(text) >= 3:
+            forms.append(skeleton(text[1:], True))
+    return tuple(f for f in dict.fromkeys(forms) if f)
+
+
+# Apostrophes and the marks transliterations write for hamza and ayn (`Ja'far`, anyascii's
+# "`" for ع) are not word breaks: `msh`l` is one word, `mshl`.
+_GLOTTAL = re.compile("['`\u2018\u2019\u02bc\u02be\u02bf]")
 
 
 def _words(value: str) -> list[str]:
-    text = transliterate(value).casefold().replace("'", "").replace("\u2019", "")
+    text = _GLOTTAL.sub("", transliterate(value).casefold())
     return [w for w in _NON_WORD.split(text) if w]
 
 
@@ -309,7 +375,10 @@ def parse(value: str) -> ParsedName:
             following = index + 1
             if kept[following] in _ARTICLES and following + 1 < len(kept):
                 following += 1
-            glued.append("abd" + kept[following])
+            name = kept[following]
+            if abjad and name.startswith("l") and len(name) >= 3:
+                name = name[1:]  # the article glued in Arabic script (عبد العزيز: `bd lzyz`)
+            glued.append("abd" + name)
             index = following + 1
             continue
         glued.append(_ABD_PREFIX.sub("abd", word))
@@ -368,19 +437,30 @@ _GLUED_PARTICLES = (
 )
 
 
+_GLUED_LONGEST_FIRST = tuple(sorted(_GLUED_PARTICLES, key=len, reverse=True))
+
+
+@lru_cache(maxsize=65536)
 def unglued(part: str) -> str | None:
     """The name without a particle glued in front of it (at least four letters left)."""
-    for particle in sorted(_GLUED_PARTICLES, key=len, reverse=True):
+    for particle in _GLUED_LONGEST_FIRST:
         if part.startswith(particle) and len(part) - len(particle) >= 4:
             return part[len(particle) :]
     return None
 
 
+@lru_cache(maxsize=65536)
 def _latin_forms(part: str) -> tuple[str, ...]:
+    """The consonant skeletons of a Latin part as an abjad would write it: with and without a
+    glued particle, its `w` and `y` kept (consonants) or dropped (long vowels: Qaradawi)."""
+    forms = [skeleton(part), skeleton(part, True)]
     rest = unglued(part)
-    return (skeleton(part),) + ((skeleton(rest),) if rest else ())
+    if rest:
+        forms += [skeleton(rest), skeleton(rest, True)]
+    return tuple(f for f in dict.fromkeys(forms) if f)
 
 
+@lru_cache(maxsize=65536)
 def parts_similarity(a: Part, b: Part) -> float:
     """part_similarity, or for a part written without vowels (Arabic, Hebrew script) the
     agreement of the consonant skeletons (`smh` / `usama`, `hsyn` / `hussein`), or with a
@@ -416,6 +496,8 @@ def part_similarity(a: str, b: str) -> float:
     budget = 0 if shortest <= 3 else 1 if shortest <= 7 else 2
     ca, cb = _REPEATS.sub(r"\1", a), _REPEATS.sub(r"\1", b)
     same_sound = set(a_sounds) & set(b_sounds)
+    if same_sound and vowels_folded(a) == vowels_folded(b):
+        return max(jw, FOLDED_VOWELS_SIMILARITY)  # Zayd / Zeid
     # a letter dropped or added (Weber / Weer) is a typo; a letter replaced in a short word
     # (John / Joan) is another name unless it sounds the same
     within_budget = budget and Levenshtein.distance(ca, cb) <= budget and jw >= TYPO_MIN_JW
@@ -578,55 +660,153 @@ def compare_names(a: str, b: str) -> NameComparison:
 
 
 # --- candidate keys --------------------------------------------------------------------------
+#
+# A key is a pair of *forms* of two parts of one name, sorted and joined with `|`. The listed
+# names are indexed under every form a part may be found by (index_keys); a screened name looks
+# up only the forms that can find it (query_keys), so a common given name alone does not pull
+# every listed name that shares it (blocking, as in nomenklatura / yente):
+#
+# | form of a part       | indexed (listed name)        | looked up (screened name)           |
+# |----------------------|------------------------------|-------------------------------------|
+# | sound (`MT`, `HSN`)  | every part                   | every part                          |
+# | `f:` first letter    | every part                   | an initial; a long part's typo peer |
+# | `i:` initial         | a listed initial             | every part (finds listed initials)  |
+# | `~` Latin skeleton   | Latin parts                  | parts written in an abjad           |
+# | `=` abjad skeleton   | parts written in an abjad    | Latin parts (consonant skeleton)    |
+#
+# Two forms pair only within their family: sounds and letters together, `~` with `~`, `=` with
+# `=`. A sound paired with a first letter finds a part whose typo changed its sound; it is
+# looked up only beside a sound of TYPO_PEER_MIN_SOUND letters or more, which few listed names
+# share (a short common sound such as `AL` or `MT` beside any letter matched dozens).
+
+# The least length of a sound key that may be paired with a first letter in a look-up.
+TYPO_PEER_MIN_SOUND = 4
+
+_LETTER_FAMILY = "s"
+_DELETION = "d"  # a sound with one letter deleted: pairs with a sound only
+# Sounds this long or longer have deletion forms; a deletion form of one letter (a typo in a
+# short name: Moreau / Moeau) pairs only with a sound of SHORT_TYPO_PEER_SOUND letters or more.
+MIN_SOUND_FOR_DELETIONS = 2
+SHORT_TYPO_PEER_SOUND = 3
 
 
-def _part_sounds(part: str, abjad: bool = False) -> list[str]:
-    if len(part) == 1:
-        return []
-    if abjad:
-        return [f"~{f}"[:12] for f in abjad_forms(part)]
+def _sound_forms(part: str) -> list[str]:
     sounds = [s[:12] for s in sounds_of(part) if s]
-    # Arabic and Hebrew script write no short vowels: index the consonant skeleton too
-    sounds.append(f"~{skeleton(part)}"[:12])
     # Albaghdadi / al-Baghdadi, Desouza / de Souza: a particle may be glued to the name
     rest = unglued(part)
     if rest is not None:
-        sounds += [phonetic(rest)[:12], f"~{skeleton(rest)}"[:12]]
-    return sounds[:4]
+        sounds.append(phonetic(rest)[:12])
+    return list(dict.fromkeys(sounds))[:4]
 
 
 def _initial(part: str) -> str:
     return (phonetic(part)[:1] or part[:1]).lower()
 
 
-def _key_parts(name: ParsedName) -> list[Part]:
-    """The strong parts, plus the words a leading particle may be glued to (Abu Bakr)."""
-    parts = list(name.strong[:MAX_KEY_PARTS])
+def _deletions(sounds: list[str]) -> list[str]:
+    """The sound keys with one letter deleted, the first kept (SymSpell's symmetric deletions:
+    two sounds one edit apart share one of them or each other)."""
+    found: dict[str, None] = {}
+    for sound in sounds:
+        if len(sound) >= MIN_SOUND_FOR_DELETIONS:
+            for i in range(1, len(sound)):
+                found.setdefault(_REPEATS.sub(r"\1", sound[:i] + sound[i + 1 :]))
+    return [d for d in found if d and d not in sounds]
+
+
+def _index_forms(part: Part) -> list[tuple[str, str]]:
+    """(family, form) of a listed part."""
+    if len(part.text) == 1:
+        return [(_LETTER_FAMILY, "i:" + _initial(part.text))]
+    if part.abjad:
+        return [("=", f"={f}"[:12]) for f in abjad_forms(part.text)]
+    sounds = _sound_forms(part.text)
+    forms = [(_LETTER_FAMILY, s) for s in sounds]
+    forms += [(_DELETION, s) for s in _deletions(sounds)]
+    forms.append((_LETTER_FAMILY, "f:" + _initial(part.text)))
+    forms += [("~", f"~{f}"[:12]) for f in _latin_forms(part.text)]
+    return forms
+
+
+def _query_forms(part: Part) -> list[tuple[str, str]]:
+    """(family, form) of a screened part."""
+    if len(part.text) == 1:
+        letter = _initial(part.text)
+        return [(_LETTER_FAMILY, "f:" + letter), (_LETTER_FAMILY, "i:" + letter)]
+    if part.abjad:
+        return [(fam, f"{fam}{f}"[:12]) for f in abjad_forms(part.text) for fam in ("~", "=")]
+    sounds = _sound_forms(part.text)
+    forms = [(_LETTER_FAMILY, s) for s in sounds]
+    forms += [(_DELETION, s) for s in _deletions(sounds)]
+    forms.append((_LETTER_FAMILY, "i:" + _initial(part.text)))
+    forms += [("=", f"={f}"[:12]) for f in _latin_forms(part.text)]
+    return forms
+
+
+def _key_parts(name: ParsedName) -> list[tuple[Part, frozenset[int]]]:
+    """The strong parts, plus the words a leading particle may be glued to (Abu Bakr) and
+    adjacent parts written as one; each with the positions of the written parts it covers."""
+    parts = [(p, frozenset([p.position])) for p in name.strong[:MAX_KEY_PARTS]]
     for before, after in zip(name.parts, name.parts[1:], strict=False):
         if not before.strong and after.strong and before.text in ("abu", "al", "el"):
-            parts.append(Part(before.text + after.text, True, after.position, after.abjad))
+            glued = Part(before.text + after.text, True, after.position, after.abjad)
+            parts.append((glued, frozenset([after.position])))
+        elif before.strong and after.strong and after.position < MAX_KEY_PARTS:
+            # two names written as one (Mary Ann / Maryann, Jin Ping / Jinping)
+            glued = Part(before.text + after.text, True, before.position, after.abjad)
+            parts.append((glued, frozenset([before.position, after.position])))
     return parts
 
 
-@lru_cache(maxsize=16384)
-def name_keys(value: str) -> frozenset[str]:
-    """The index keys of one full name (see the module docstring)."""
+def _letter(form: str) -> bool:
+    return form[:2] in ("f:", "i:")
+
+
+def _pair_keys(a_forms: list[tuple[str, str]], b_forms: list[tuple[str, str]]) -> set[str]:
+    keys: set[str] = set()
+    for a_family, a in a_forms:
+        for b_family, b in b_forms:
+            if _DELETION in (a_family, b_family):
+                # one part's typo, beside a sound of the other part
+                typo, other = (a, b) if a_family == _DELETION else (b, a)
+                if {a_family, b_family} != {_DELETION, _LETTER_FAMILY} or _letter(other):
+                    continue
+                if len(typo) == 1 and len(other) < SHORT_TYPO_PEER_SOUND:
+                    continue
+            elif a_family != b_family or (_letter(a) and _letter(b)):
+                continue  # another family, or two letters: they say too little
+            first, second = sorted((a, b))
+            keys.add(f"{first}|{second}"[:64])
+    return keys
+
+
+def _keys(value: str, *, query: bool) -> frozenset[str]:
     name = parse(value)
+    forms_of = _query_forms if query else _index_forms
     parts = _key_parts(name)
     keys: set[str] = set()
     if len(name.strong) == 1:
         only = name.strong[0]
-        keys.update("1:" + s for s in _part_sounds(only.text, only.abjad) or [only.text])
-    for a, b in combinations(parts, 2):
-        a_forms = [*_part_sounds(a.text, a.abjad), _initial(a.text)]
-        b_forms = [*_part_sounds(b.text, b.abjad), _initial(b.text)]
-        for fa in a_forms:
-            for fb in b_forms:
-                if fa.islower() and fb.islower():
-                    continue  # two initials say too little
-                first, second = sorted((fa, fb))
-                keys.add(f"{first}|{second}"[:64])
+        keys.update("1:" + f for _, f in forms_of(only) if not _letter(f))
+        if not keys:
+            keys.add("1:" + only.text)
+    forms = [forms_of(p) for p, _ in parts]
+    for i, j in combinations(range(len(parts)), 2):
+        if not parts[i][1] & parts[j][1]:  # a part and a word it is written into say one thing
+            keys |= _pair_keys(forms[i], forms[j])
     return frozenset(keys)
+
+
+@lru_cache(maxsize=16384)
+def name_keys(value: str) -> frozenset[str]:
+    """The index keys of one listed full name (see the table above)."""
+    return _keys(value, query=False)
+
+
+@lru_cache(maxsize=16384)
+def query_keys(value: str) -> frozenset[str]:
+    """The keys a screened full name looks up (a subset of the families of name_keys)."""
+    return _keys(value, query=True)
 
 
 MAX_FULL_NAME = 255
@@ -649,6 +829,30 @@ def entry_keys(names: Iterable[str]) -> set[str]:
     for name in names:
         keys |= name_keys(name)
     return keys
+
+
+# Bits of BlacklistToken.names (a signed 64-bit column: 63 usable bits).
+NAME_BITS = 63
+
+
+def name_masks(names: Sequence[str]) -> dict[str, int]:
+    """Each index key of an entry's names (listed name first, then its aliases) → the bits of
+    the names that give it (name i → bit min(i, NAME_BITS - 1))."""
+    masks: dict[str, int] = {}
+    for index, name in enumerate(names):
+        bit = 1 << min(index, NAME_BITS - 1)
+        for key in name_keys(name):
+            masks[key] = masks.get(key, 0) | bit
+    return masks
+
+
+def names_in(mask: int, names: Sequence[str]) -> list[str]:
+    """The names a mask of name_masks points to."""
+    last = NAME_BITS - 1
+    picked = [n for i, n in enumerate(names[:last]) if mask >> i & 1]
+    if mask >> last & 1:
+        picked += names[last:]
+    return picked
 
 
 def best_name(screened: str, names: Sequence[str]) -> tuple[str, NameComparison] | None:

@@ -8,12 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from risk.names import compare_names, name_keys
+from risk.names import compare_names, name_keys, query_keys
 
 
 def screens_as_match(listed: str, screened: str) -> bool:
     """The verdict screening reaches: a shared index key, then a positive comparison."""
-    return bool(name_keys(listed) & name_keys(screened)) and compare_names(screened, listed).matched
+    return (
+        bool(name_keys(listed) & query_keys(screened)) and compare_names(screened, listed).matched
+    )
 
 
 @dataclass

@@ -397,6 +397,46 @@ def _other(rng: random.Random, pool: list[str], *avoid: str) -> str:
             return pick
 
 
+# Spelling conventions of one name across transliteration systems (issue 16): Arabic
+# diphthongs (ay / ei / ai), French `ou` for `w`, German spellings of Russian names (sch for zh,
+# j for y, w for v), Russian ё written yo or e, and Arabic-script names with ayn, qaf and kha
+# (ع ق خ) and the article glued to `abd` — each beside a hard negative.
+CONVENTION_ROWS: list[tuple[str, str, int, str]] = [
+    ("Zaynab Haddad", "Zeinab Haddad", 1, "phonetic"),
+    ("Zaynab Haddad", "Zainab Hamdan", 0, "phonetic"),
+    ("Layla Nasser", "Leila Nasser", 1, "phonetic"),
+    ("Layla Nasser", "Lina Nasser", 0, "phonetic"),
+    ("Faisal Rahimi", "Feisal Rahimi", 1, "phonetic"),
+    ("Faisal Rahimi", "Fadil Rahimi", 0, "phonetic"),
+    ("Khairi Jaber", "Kheiri Jaber", 1, "phonetic"),
+    ("Khairi Jaber", "Khalil Jaber", 0, "phonetic"),
+    ("Marwan Qasim", "Marouane Qassim", 1, "phonetic"),
+    ("Marwan Qasim", "Marzouk Qassim", 0, "phonetic"),
+    ("Souad Hamdi", "Suad Hamdi", 1, "phonetic"),
+    ("Souad Hamdi", "Sana Hamdi", 0, "phonetic"),
+    ("Radwan Aziz", "Redouane Aziz", 1, "phonetic"),
+    ("Anwar Saleh", "Ammar Saleh", 0, "phonetic"),
+    ("Mikhail Zhirinovsky", "Michail Schirinowski", 1, "phonetic"),
+    ("Mikhail Zhirinovsky", "Michail Schukow", 0, "phonetic"),
+    ("Yegor Zhiltsov", "Jegor Schilzow", 1, "phonetic"),
+    ("Yegor Zhiltsov", "Igor Schilzow", 0, "phonetic"),
+    ("Pyotr Zhuravlev", "Petr Zhuravlev", 1, "phonetic"),
+    ("Pyotr Zhuravlev", "Pavel Zhuravlev", 0, "phonetic"),
+    ("Yuri Jakowlew", "Yuri Yakovlev", 1, "phonetic"),
+    ("Yuri Yakovlev", "Yuri Yashin", 0, "phonetic"),
+    ("Khalid Qasim", "خالد قاسم", 1, "scripts"),
+    ("Khalid Qasim", "خالد حسن", 0, "scripts"),
+    ("Abd al-Aziz Qadir", "عبد العزيز قادر", 1, "scripts"),
+    ("Abd al-Aziz Qadir", "عبد الرحمن قادر", 0, "scripts"),
+    ("Umar Ali Khadr", "عمر علي خضر", 1, "scripts"),
+    ("Umar Ali Khadr", "عمر علي يوسف", 0, "scripts"),
+    ("Ali Saad Abd al-Qawi", "علي سعد عبد القوي", 1, "scripts"),
+    ("Ali Saad Abd al-Qawi", "علي سعيد منصور", 0, "scripts"),
+    ("Ammar Abd al-Karim Zawahiri", "عمار عبد الكريم الظواهري", 1, "scripts"),
+    ("Ammar Abd al-Karim Zawahiri", "عمار عبد الكريم الحسيني", 0, "scripts"),
+]
+
+
 def build(rng: random.Random) -> list[tuple[str, str, int, str]]:
     rows: list[tuple[str, str, int, str]] = []
 
@@ -537,6 +577,8 @@ def build(rng: random.Random) -> list[tuple[str, str, int, str]]:
         )
         add(f"{a} bin {b}", f"{b} bin {a}", 0, "patronymic")
         add(f"{a} bin {b} al-{family}", f"{b} ibn {a} al-{family}", 0, "patronymic")
+    for listed, screened, expected, category in CONVENTION_ROWS:
+        add(listed, screened, expected, category)
     return rows
 
 

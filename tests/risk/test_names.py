@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from risk.evidence import weigh
 from risk.matching import entry_matches_value, find_matches
-from risk.names import compare_names, name_keys, parse
+from risk.names import compare_names, name_keys, parse, query_keys
 from risk.quality import evaluate, read_corpus
 from tests.factories import ProgramFactory
 from tests.risk.helpers import listed, values
@@ -20,7 +20,7 @@ from tests.risk.helpers import listed, values
 
 def matches(a: str, b: str) -> bool:
     """The verdict screening reaches: a shared index key and a positive comparison."""
-    return bool(name_keys(a) & name_keys(b)) and compare_names(a, b).matched
+    return bool(name_keys(a) & query_keys(b)) and compare_names(a, b).matched
 
 
 @pytest.mark.parametrize(
@@ -180,3 +180,54 @@ def test_screening_report_prints_the_confusion_matrix(tmp_path: Path) -> None:
         bad = tmp_path / "c.csv"
         bad.write_text("a,b\n1,2\n", encoding="utf-8")
         call_command("screening_report", str(bad))
+
+
+# --- candidate keys: selective look-ups (issue 16) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("listed_name", "screened"),
+    [
+        ("Muhammad Ali", "Muhammad Tan"),
+        ("Ahmad Hussain", "Ahmad Hamid"),
+        ("Ali Hassan Mahmoud", "Ali Tan"),
+        ("Maria Lopez", "Maria Tan"),
+    ],
+)
+def test_a_shared_given_name_alone_looks_up_no_key_of_the_listed_name(
+    listed_name: str, screened: str
+) -> None:
+    # the old keys paired a common part's sound with any first letter (`MT|t`): dozens of
+    # listed names came back for a screened `Muhammad T...`
+    assert not name_keys(listed_name) & query_keys(screened)
+
+
+@pytest.mark.parametrize(
+    ("listed_name", "screened"),
+    [
+        ("Hans Friedrich", "H Friedrich"),  # a screened initial finds a listed part
+        ("H. Friedrich", "Hans Friedrich"),  # a listed initial is found by a part
+        ("Tomasz Koch", "Tomassz Koch"),  # a typo that changes the part's sound
+        ("Clara Marek Klein", "ClaraMarek Klein"),  # two parts written as one
+        ("Xi Jinping", "习近平"),  # syllables written apart
+        ("Ayman al-Zawahiri", "أيمن الظواهري"),  # an abjad spelling of a Latin name
+        ("أيمن الظواهري", "Ayman al-Zawahiri"),  # and the other way round
+    ],
+)
+def test_query_keys_still_find_the_variants(listed_name: str, screened: str) -> None:
+    assert name_keys(listed_name) & query_keys(screened)
+
+
+def test_name_masks_say_which_names_give_each_key() -> None:
+    from risk.names import NAME_BITS, name_masks, names_in
+
+    names = ["Usama bin Laden", "Abu Abdallah", *(f"Alias Number{i}" for i in range(70))]
+    masks = name_masks(names)
+    for key in query_keys("Osama bin Ladin"):
+        if key in masks:
+            assert names_in(masks[key], names) == ["Usama bin Laden"]
+    # aliases past the last bit share it: all of them are compared
+    overflow = names[NAME_BITS - 1 :]
+    for key in name_keys(names[NAME_BITS + 3]):
+        assert masks[key] >> (NAME_BITS - 1) & 1
+        assert names_in(masks[key], names)[-len(overflow) :] == overflow
