@@ -331,3 +331,24 @@ def test_or_is_a_union_of_index_scans(api_a, program_a, program_b):
         assert "user_program_fname_prefix_idx" in plan, plan
         assert "user_program_lname_prefix_idx" in plan, plan
         assert "identification_number" in plan, plan
+
+
+def test_or_pages_are_the_newest_matches_of_all_branches(api_a, people, make_user):
+    """`search_page` keeps each OR branch's own newest users only: pages must still be the
+    union's newest first, with nothing skipped or repeated across pages."""
+    for i in range(12):
+        make_user(
+            first_name="Zed" + "abcdefghijkl"[i], last_name="Pagetest", email=f"zed{i}@example.com"
+        )
+    params = {"last_name": "pagetest", "email": "zed3@example.com", "filter_condition": "OR"}
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        response = api_a.get(URL, {**params, "records_per_page": 5, "page": page})
+        assert response.status_code == 200, response.content
+        seen += [u["id"] for u in response.json()["users"]]
+    expected = list(
+        AccountHolder.objects.filter(last_name="Pagetest")
+        .order_by("-created_at", "-id")
+        .values_list("public_id", flat=True)
+    )
+    assert seen == expected

@@ -23,6 +23,7 @@ from users.api.search import (
     USER_STATUSES,
     capped_count,
     parse_search,
+    search_page,
     search_users,
 )
 from users.api.v1 import V1_STATUS_TEXT, V1LinkSerializer, V1UserSerializer, V1View, render_v1_user
@@ -152,9 +153,8 @@ class UserSearchV1View(V1View):
             raise invalid_param("response_type", "`response_type` is `expand` or `condense`.")
         page = _positive(params, "page", 1, MAX_PAGE)
         per_page = _positive(params, "records_per_page", 10, MAX_PER_PAGE)
-        matches = search_users(self.program, search)
-        total, capped = capped_count(matches)
-        rows = matches.order_by("-created_at", "-id")[(page - 1) * per_page : page * per_page]
+        total, capped = capped_count(search_users(self.program, search))
+        rows = search_page(self.program, search, (page - 1) * per_page, page * per_page)
         if response_type == "expand":
             rows = rows.prefetch_related(
                 Prefetch(
