@@ -171,11 +171,11 @@ def test_support_does_not_see_compliance_actions(page, live_server, program_a) -
     page.click(f"text={user.public_id}")
     tools = page.locator(".object-tools").text_content() or ""
     assert "Change status" in tools and "Add note" in tools
-    for compliance_tool in ("KYC decision", "Risk exemption", "Mark verified", "Wallet created"):
+    for compliance_tool in ("KYC review", "Risk exemption", "Mark verified", "Wallet created"):
         assert compliance_tool not in tools
     assert page.locator("#screenings-group").count() == 0
 
-    response = page.goto(f"{live_server.url}/admin/users/accountholder/{user.pk}/kyc/")
+    response = page.goto(f"{live_server.url}/admin/users/accountholder/{user.pk}/risk/")
     assert response is not None and response.status == 403
 
 
