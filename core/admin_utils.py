@@ -184,6 +184,20 @@ class GuardedModelAdmin(GuardedAdminMixin, _TypedModelAdmin[_ModelT]):
     its model: `class AccountHolderAdmin(GuardedModelAdmin[AccountHolder])`."""
 
 
+class ReadOnlyModelAdmin(GuardedModelAdmin[_ModelT]):
+    """Rows nobody adds, edits or deletes by hand: they change only through services (the
+    API, the workflows and actions that call them)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # ---------------------------------------------------------------------------------------------
 # Counting without COUNT(*)
 # ---------------------------------------------------------------------------------------------

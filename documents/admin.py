@@ -35,7 +35,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from backoffice.groups import PERM_REVIEW
-from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, page_context, refusal_text
+from core.admin_utils import ReadOnlyInline, ReadOnlyModelAdmin, page_context, refusal_text
 from core.exceptions import ApiError
 from core.masking import mask_address_line, mask_date, mask_number
 from documents import services
@@ -63,7 +63,7 @@ def can_decide(request: HttpRequest) -> bool:
 _ModelT = TypeVar("_ModelT", bound=Model)
 
 
-class ViewOnlyAdmin(GuardedModelAdmin[_ModelT]):
+class ViewOnlyAdmin(ReadOnlyModelAdmin[_ModelT]):
     """Seen by whoever may view users; nothing is added, edited or deleted by hand."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -71,15 +71,6 @@ class ViewOnlyAdmin(GuardedModelAdmin[_ModelT]):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can_view(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def content_url(document: Document) -> str:

@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, page_context
+from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, ReadOnlyModelAdmin, page_context
 from users.admin import USER_PAGE_INLINES
 from users.lifecycle import Actor
 from users.models import TERMINAL_STATUSES, AccountHolder, Channel, EventType, UserEvent
@@ -224,7 +224,7 @@ class ErasureRequestAdmin(GuardedModelAdmin[ErasureRequest]):
 
 
 @admin.register(Erasure)
-class ErasureAdmin(GuardedModelAdmin[Erasure]):
+class ErasureAdmin(ReadOnlyModelAdmin[Erasure]):
     list_display = ("user", "at", "legal_override", "actor_kind", "actor_id", "documents_deleted")
     list_filter = ("legal_override",)
     list_select_related = ("user",)
@@ -238,15 +238,6 @@ class ErasureAdmin(GuardedModelAdmin[Erasure]):
         "channel",
         "documents_deleted",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PersonalDataInline(ReadOnlyInline):

@@ -27,6 +27,7 @@ from core.admin_utils import (
     EMPTY,
     EstimatedCountPaginator,
     GuardedModelAdmin,
+    ReadOnlyModelAdmin,
     badge,
     page_context,
     refusal_text,
@@ -401,7 +402,7 @@ OUTCOME_COLOURS = {
 
 
 @admin.register(Screening)
-class ScreeningAdmin(GuardedModelAdmin[Screening]):
+class ScreeningAdmin(ReadOnlyModelAdmin[Screening]):
     """Read-only: what each screening saw and decided."""
 
     list_display = (
@@ -477,12 +478,3 @@ class ScreeningAdmin(GuardedModelAdmin[Screening]):
             "</table>",
             rows,
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

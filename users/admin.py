@@ -42,8 +42,8 @@ from core.admin_utils import (
     EMPTY,
     MAX_BULK,
     EstimatedCountPaginator,
-    GuardedModelAdmin,
     ReadOnlyInline,
+    ReadOnlyModelAdmin,
     ReasonForm,
     SearchOrderingChangeList,
     badge,
@@ -520,6 +520,7 @@ class NoteForm(forms.Form):
 
 FormData = QueryDict | None
 FormBuilder = Callable[[HttpRequest, AccountHolder, FormData], forms.Form]
+Perform = Callable[[HttpRequest, AccountHolder, dict[str, Any]], str]
 
 
 def _form(form_class: type[forms.Form]) -> FormBuilder:
@@ -553,7 +554,7 @@ class Workflow:
     title: str
     permission: str
     form: FormBuilder
-    perform: Callable[[HttpRequest, AccountHolder, dict[str, Any]], str]
+    perform: Perform
     offered: Callable[[HttpRequest, AccountHolder], bool] = _always
     intro: str = ""
 
@@ -603,26 +604,23 @@ def _exemption(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) 
     return f"{user.public_id}: risk exemption revoked."
 
 
-def _verify(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
-    kyc.contact_mark_verified(
-        user=user,
-        operator=operator_of(request).get_username(),
-        reason=data["reason"],
-        email=data["email"],
-        mobile=data["mobile"],
-    )
+def _review(
+    service: Callable[..., Any], *keys: str, done: Callable[[AccountHolder, dict[str, Any]], str]
+) -> Perform:
+    """A `users.kyc` review service, called with the operator's name, the reason and the
+    form's `keys`; `done` words the success message."""
+
+    def perform(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
+        operator = operator_of(request).get_username()
+        service(user=user, operator=operator, reason=data["reason"], **{k: data[k] for k in keys})
+        return done(user, data)
+
+    return perform
+
+
+def _verified(user: AccountHolder, data: dict[str, Any]) -> str:
     which = " and ".join(k for k in ("email", "mobile") if data[k])
     return f"{user.public_id}: {which} marked verified."
-
-
-def _wallet(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
-    kyc.wallet_created_set(
-        user=user,
-        operator=operator_of(request).get_username(),
-        reason=data["reason"],
-        at=data["at"],
-    )
-    return f"{user.public_id}: wallet creation recorded; names are now frozen."
 
 
 def _note(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
@@ -677,7 +675,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
         title="Mark contact details verified",
         permission="review",
         form=_form(VerifyContactForm),
-        perform=_verify,
+        perform=_review(kyc.contact_mark_verified, "email", "mobile", done=_verified),
         offered=lambda request, user: (
             _open(request, user) and not (user.is_email_verified and user.is_mobile_verified)
         ),
@@ -688,7 +686,13 @@ WORKFLOWS: tuple[Workflow, ...] = (
         title="Record wallet creation",
         permission="review",
         form=_form(WalletForm),
-        perform=_wallet,
+        perform=_review(
+            kyc.wallet_created_set,
+            "at",
+            done=lambda user, data: (
+                f"{user.public_id}: wallet creation recorded; names are now frozen."
+            ),
+        ),
         offered=lambda request, user: _open(request, user) and user.wallet_created_at is None,
     ),
     Workflow(
@@ -713,7 +717,9 @@ USER_PAGE_TOOLS: list[UserPageTool] = []
 
 
 @admin.register(AccountHolder)
-class AccountHolderAdmin(GuardedModelAdmin[AccountHolder]):
+class AccountHolderAdmin(ReadOnlyModelAdmin[AccountHolder]):
+    # Read-only (see the module docstring): users are created through the API, where every
+    # rule and the screening apply, and changed only through the workflows.
     secret_fields = ("password",)
     list_display = (
         "public_id",
@@ -885,17 +891,6 @@ class AccountHolderAdmin(GuardedModelAdmin[AccountHolder]):
         return search_users(queryset, search_term), False
 
     # -- permissions --------------------------------------------------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # users are created through the API, where every rule and the screening apply
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # read-only: see the module docstring; operators act through the workflows
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_lock_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_LOCK) or request.user.has_perm(PERM_CHANGE_STATUS)
@@ -1070,7 +1065,7 @@ class AccountHolderAdmin(GuardedModelAdmin[AccountHolder]):
 
 
 @admin.register(PendingUpdate)
-class PendingUpdateAdmin(GuardedModelAdmin[PendingUpdate]):
+class PendingUpdateAdmin(ReadOnlyModelAdmin[PendingUpdate]):
     list_display = (
         "public_id",
         "user_link",
@@ -1118,15 +1113,6 @@ class PendingUpdateAdmin(GuardedModelAdmin[PendingUpdate]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PendingUpdate]:
         return super().get_queryset(request).select_related("user", "decided_by")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_REVIEW)

@@ -82,11 +82,3 @@ def holder(program_a):  # type: ignore[no-untyped-def]
         client_ref_id="REF-0001",
         customer_id="CUST-0001",
     )
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
-    # keep each phase's report on the test item, so fixtures can screenshot failures
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
