@@ -184,9 +184,9 @@ class GuardedModelAdmin(GuardedAdminMixin, _TypedModelAdmin[_ModelT]):
     its model: `class AccountHolderAdmin(GuardedModelAdmin[AccountHolder])`."""
 
 
-class ReadOnlyModelAdmin(GuardedModelAdmin[_ModelT]):
+class NothingByHand:
     """Rows nobody adds, edits or deletes by hand: they change only through services (the
-    API, the workflows and actions that call them)."""
+    API, the workflows and actions that call them). First among an admin's bases."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -196,6 +196,10 @@ class ReadOnlyModelAdmin(GuardedModelAdmin[_ModelT]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyModelAdmin(NothingByHand, GuardedModelAdmin[_ModelT]):
+    """A read-only admin (lists and detail pages; actions and workflows call services)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,7 +513,7 @@ class LatestRowsFormSet(BaseInlineFormSet):
         return self._latest_rows
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(NothingByHand, admin.TabularInline):
     """A history or reference table on a change page: nothing to add, edit or delete."""
 
     extra = 0
@@ -521,15 +525,6 @@ class ReadOnlyInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         return queryset.select_related(*self.select_related) if self.select_related else queryset
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return tuple(str(name) for name in self.fields or ())
