@@ -1,4 +1,4 @@
-"""Building blocks the back-office admins share: cheap counts, PII masking, reason forms.
+"""Building blocks the back-office admins share: cheap counts, masked cells, reason forms.
 
 Operators work on tables of a million users, so nothing here may scan a whole table: the
 paginator estimates instead of `COUNT(*)`, and inlines show a bounded number of rows.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,14 +19,16 @@ from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import F, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 
 from core.exceptions import ApiError
 
@@ -112,13 +114,46 @@ class GuardedAdminMixin:
 
     def _invalid_filter(self, request: HttpRequest, detail: str) -> HttpResponse:
         model_admin = cast(admin.ModelAdmin, self)
-        context = {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.opts,
-            "title": "Invalid filter",
-            "detail": detail,
-        }
+        context = page_context(model_admin, request, title="Invalid filter", detail=detail)
         return TemplateResponse(request, "admin/invalid_filter.html", context, status=400)
+
+
+Crumb = tuple[str, str]  # (label, url); the page itself has no url
+
+
+def page_context(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    title: str,
+    trail: Sequence[Crumb] = (),
+    crumbs: Sequence[Crumb] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The context of a page on `admin/onboard/page.html`: the site's, the model's, the title,
+    and the breadcrumbs after Home — app > model list > `trail` > title, or `crumbs` as given
+    for a page that does not belong under its model's list."""
+    opts = model_admin.opts
+    if crumbs is None:
+        crumbs = [
+            (
+                str(opts.app_config.verbose_name),
+                reverse("admin:app_list", kwargs={"app_label": opts.app_label}),
+            ),
+            (
+                capfirst(str(opts.verbose_name_plural)),
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            ),
+            *trail,
+            (title, ""),
+        ]
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "title": title,
+        "crumbs": list(crumbs),
+        **extra,
+    }
 
 
 def _params(request: HttpRequest) -> Iterable[tuple[str, str]]:
@@ -130,8 +165,41 @@ def _params(request: HttpRequest) -> Iterable[tuple[str, str]]:
             yield key, value
 
 
-class GuardedModelAdmin(GuardedAdminMixin, admin.ModelAdmin):
-    """The base of every `ModelAdmin` of the project (a test iterates the registry)."""
+_ModelT = TypeVar("_ModelT", bound=Model)
+
+if TYPE_CHECKING:
+    _TypedModelAdmin = admin.ModelAdmin
+else:
+
+    class _TypedModelAdmin(admin.ModelAdmin):
+        """`ModelAdmin` subscriptable at run time, as django-stubs types it: the model in
+        `GuardedModelAdmin[AccountHolder]` is for mypy (each hook's `obj` is that model)."""
+
+        def __class_getitem__(cls, item: Any) -> type:
+            return cls
+
+
+class GuardedModelAdmin(GuardedAdminMixin, _TypedModelAdmin[_ModelT]):
+    """The base of every `ModelAdmin` of the project (a test iterates the registry), typed by
+    its model: `class AccountHolderAdmin(GuardedModelAdmin[AccountHolder])`."""
+
+
+class NothingByHand:
+    """Rows nobody adds, edits or deletes by hand: they change only through services (the
+    API, the workflows and actions that call them). First among an admin's bases."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyModelAdmin(NothingByHand, GuardedModelAdmin[_ModelT]):
+    """A read-only admin (lists and detail pages; actions and workflows call services)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,44 +303,16 @@ def _postgres_estimate(queryset: QuerySet) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Masking personal data in lists (the detail page shows it in full to authorised operators)
+# Masked personal data in lists (the masks are `core.masking`'s, the ones the audit trail and
+# the logs use; the detail page shows data in full to authorised operators)
 # ---------------------------------------------------------------------------------------------
 
 EMPTY = "—"
 
 
-def mask_tail(value: str | None, keep: int = 4) -> str:
-    """All but the last `keep` characters replaced by `*` (short values keep less)."""
-    if not value:
-        return EMPTY
-    keep = min(keep, len(value) // 2)
-    return "*" * (len(value) - keep) + value[len(value) - keep :]
-
-
-def mask_word(value: str | None) -> str:
-    """The first letter, then one `*` per remaining letter: `Lovelace` → `L*******`."""
-    if not value:
-        return ""
-    return value[0] + "*" * (len(value) - 1)
-
-
-def mask_name(first: str | None, last: str | None) -> str:
-    masked = " ".join(part for part in (mask_word(first), mask_word(last)) if part)
+def shown(masked: str) -> str:
+    """A masked value as a list cell: `—` for nothing."""
     return masked or EMPTY
-
-
-def mask_email(value: str | None) -> str:
-    """`ada.lovelace@example.com` → `a***********@example.com` (the domain helps support)."""
-    if not value or "@" not in value:
-        return EMPTY
-    local, _, domain = value.rpartition("@")
-    return f"{mask_word(local)}@{domain}"
-
-
-def mask_mobile(country_code: str | None, number: str | None) -> str:
-    if not number:
-        return EMPTY
-    return f"+{country_code} {mask_tail(number)}" if country_code else mask_tail(number)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,17 +424,17 @@ def confirmation_page(
     way Django's own delete confirmation does.
     """
     rows = list(rows)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": title,
-        "action": action,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "rows": [row[1:] for row in rows],
-        "selected": [row[0] for row in rows],
-        "headers": headers,
-        "form": form,
-    }
+    context = page_context(
+        model_admin,
+        request,
+        title=title,
+        action=action,
+        action_checkbox_name=ACTION_CHECKBOX_NAME,
+        rows=[row[1:] for row in rows],
+        selected=[row[0] for row in rows],
+        headers=headers,
+        form=form,
+    )
     return TemplateResponse(request, "admin/backoffice/bulk_action_confirmation.html", context)
 
 
@@ -473,7 +513,7 @@ class LatestRowsFormSet(BaseInlineFormSet):
         return self._latest_rows
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(NothingByHand, admin.TabularInline):
     """A history or reference table on a change page: nothing to add, edit or delete."""
 
     extra = 0
@@ -485,15 +525,6 @@ class ReadOnlyInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         return queryset.select_related(*self.select_related) if self.select_related else queryset
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return tuple(str(name) for name in self.fields or ())

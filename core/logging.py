@@ -8,8 +8,9 @@ PII reaches log lines by three roads, each closed here:
   masks e-mails and long numbers in other messages;
 - paths: a client can put anything in a URL, so `path` fields keep only public ids and route
   words (`loggable_path`); query strings are never logged;
-- free-text messages: `scrub` masks e-mail addresses and number-like tokens in any message
-  formatted by `JsonFormatter`, whoever logged it.
+- free-text messages: `scrub` masks e-mail addresses, dates and number-like tokens in any
+  message formatted by `JsonFormatter`, whoever logged it, with the one mask of each kind
+  (`core.masking`): `a***@example.com`, `****-**-**`, `*****567D`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from core import request_context
+from core.masking import mask_text
 
 _CONTEXT_KEYS = ("request_id", "error_id", "program", "client_id")
 _EXTRA_KEYS = (
@@ -35,9 +37,6 @@ _EXTRA_KEYS = (
     "exception_type",
 )
 
-_EMAIL = re.compile(r"[^\s@'\"(),<>;:]+@[^\s@'\"(),<>;:]+")
-# Tokens with four or more digits: phone numbers, id and card numbers, birthdays.
-_NUMBERISH = re.compile(r"\b(?=[A-Za-z0-9+\-/.]*\d{4})[A-Za-z0-9+\-/.]{4,}\b")
 _PUBLIC_ID = re.compile(r"^[0-9a-f]{32}\Z")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,49}\Z")
 _DIGIT_RUN = re.compile(r"[0-9]{4}")
@@ -47,8 +46,9 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def scrub(text: str) -> str:
-    """Mask e-mail addresses and number-like tokens (phones, id numbers, dates)."""
-    return _NUMBERISH.sub("~", _EMAIL.sub("~@~", text))
+    """Mask e-mail addresses, dates and number-like tokens (phones, id numbers) with the masks
+    the admin and the audit trail use (`core.masking.mask_text`)."""
+    return mask_text(text)
 
 
 def loggable_path(path: str) -> str:

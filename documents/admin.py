@@ -15,12 +15,12 @@ operators with the review permission (`compliance`, `admin`) decide.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -36,13 +36,14 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from backoffice.groups import PERM_REVIEW
-from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, mask_tail, refusal_text
+from core.admin_utils import ReadOnlyInline, ReadOnlyModelAdmin, page_context, refusal_text
 from core.exceptions import ApiError
+from core.masking import mask_address_line, mask_date, mask_number
 from documents import services
 from documents.models import Document, KycQueueEntry, KycSubmission, SubmissionState
 from documents.preview import first_page_png, placeholder_png
 from documents.views import attachment
-from users.admin import USER_PAGE_INLINES
+from users.admin import USER_PAGE_INLINES, USER_PAGE_TOOLS
 from users.lifecycle import Actor
 from users.models import AccountHolder, Channel
 
@@ -61,7 +62,10 @@ def can_decide(request: HttpRequest) -> bool:
     return can_view(request) and request.user.has_perm(PERM_REVIEW)
 
 
-class ViewOnlyAdmin(GuardedModelAdmin):
+_ModelT = TypeVar("_ModelT", bound=Model)
+
+
+class ViewOnlyAdmin(ReadOnlyModelAdmin[_ModelT]):
     """Seen by whoever may view users; nothing is added, edited or deleted by hand."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -69,15 +73,6 @@ class ViewOnlyAdmin(GuardedModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can_view(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def content_url(document: Document) -> str:
@@ -160,6 +155,20 @@ class KycDocumentInline(ReadOnlyInline):
 USER_PAGE_INLINES.append(KycDocumentInline)
 
 
+def kyc_review_tool(request: HttpRequest, user: AccountHolder) -> tuple[str, str] | None:
+    """The user page's way to a KYC decision: the review page of the submitted submission.
+
+    KYC is decided on a submitted submission only (SPEC §12), through `services.kyc_decide`;
+    the link costs the user page no query (the submission is looked up when followed).
+    """
+    if not can_decide(request) or user.is_terminal:
+        return None
+    return "KYC review", reverse("admin:documents_kycsubmission_for_user", args=[user.pk])
+
+
+USER_PAGE_TOOLS.append(kyc_review_tool)
+
+
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
@@ -178,7 +187,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(KycQueueEntry)
-class KycQueueAdmin(ViewOnlyAdmin):
+class KycQueueAdmin(ViewOnlyAdmin[KycQueueEntry]):
     """Submitted KYC, oldest first: the compliance work queue."""
 
     list_display = ("user_link", "program", "submitted_at", "age", "documents", "kyc_type")
@@ -226,7 +235,7 @@ class KycQueueAdmin(ViewOnlyAdmin):
 
 
 @admin.register(KycSubmission)
-class KycSubmissionAdmin(ViewOnlyAdmin):
+class KycSubmissionAdmin(ViewOnlyAdmin[KycSubmission]):
     """Every submission (history); each opens on its review page."""
 
     list_display = ("public_id", "user", "state", "created_at", "submitted_at", "decided_at")
@@ -239,6 +248,11 @@ class KycSubmissionAdmin(ViewOnlyAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:pk>/review/", wrap(self.review_view), name="documents_kycsubmission_review"),
+            path(
+                "user/<int:user_pk>/",
+                wrap(self.for_user_view),
+                name="documents_kycsubmission_for_user",
+            ),
             *super().get_urls(),
         ]
 
@@ -246,6 +260,31 @@ class KycSubmissionAdmin(ViewOnlyAdmin):
         return HttpResponseRedirect(
             reverse("admin:documents_kycsubmission_review", args=[object_id])
         )
+
+    def for_user_view(self, request: HttpRequest, user_pk: int) -> HttpResponse:
+        """The review page of the user's submitted submission; back to the user page (with
+        why) when none awaits a decision: there is nothing to decide KYC on."""
+        if not can_view(request):
+            raise PermissionDenied
+        user = AccountHolder.objects.filter(pk=user_pk).only("pk", "public_id").first()
+        if user is None:
+            raise Http404("No such user.")
+        submission = (
+            KycSubmission.objects.filter(user=user, state=SubmissionState.SUBMITTED)
+            .only("pk")
+            .first()
+        )
+        if submission is not None:
+            return HttpResponseRedirect(
+                reverse("admin:documents_kycsubmission_review", args=[submission.pk])
+            )
+        self.message_user(
+            request,
+            f"{user.public_id}: no KYC submission awaits a decision. KYC is decided on the "
+            "documents the partner submitted.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(reverse("admin:users_accountholder_change", args=[user.pk]))
 
     def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not can_view(request):
@@ -280,17 +319,20 @@ class KycSubmissionAdmin(ViewOnlyAdmin):
                     self.message_user(request, f"{user.public_id}: KYC {verb}.", messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:documents_kycqueueentry_changelist"))
         documents = list(submission.documents.all())
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"KYC review: {user.public_id}",
-            "submission": submission,
-            "identity": identity_rows(user, clear=request.user.has_perm(PERM_REVEAL)),
-            "documents": [(d, preview(d)) for d in documents],
-            "reads": services.reads_of(documents)[:20],
-            "form": form if decidable else None,
-            "user_url": reverse("admin:users_accountholder_change", args=[user.pk]),
-        }
+        title = f"KYC review: {user.public_id}"
+        queue = reverse("admin:documents_kycqueueentry_changelist")
+        context = page_context(
+            self,
+            request,
+            title=title,
+            crumbs=[("KYC queue", queue), (title, "")],
+            submission=submission,
+            identity=identity_rows(user, clear=request.user.has_perm(PERM_REVEAL)),
+            documents=[(d, preview(d)) for d in documents],
+            reads=services.reads_of(documents)[:20],
+            form=form if decidable else None,
+            user_url=reverse("admin:users_accountholder_change", args=[user.pk]),
+        )
         return TemplateResponse(request, "admin/documents/review.html", context)
 
 
@@ -300,9 +342,13 @@ def identity_rows(user: AccountHolder, *, clear: bool) -> list[tuple[str, Any]]:
     rows = _identity_rows(user)
     if clear:
         return rows
-    masked = {"birth date": "****-**-**", "id number": None, "residential address": None}
+    masks = {
+        "birth date": mask_date,
+        "id number": mask_number,
+        "residential address": mask_address_line,
+    }
     return [
-        (label, (masked[label] or mask_tail(str(value))) if label in masked and value else value)
+        (label, masks[label](str(value)) if label in masks and value else value)
         for label, value in rows
     ]
 
@@ -344,7 +390,7 @@ def _identity_rows(user: AccountHolder) -> list[tuple[str, Any]]:
 
 
 @admin.register(Document)
-class DocumentAdmin(ViewOnlyAdmin):
+class DocumentAdmin(ViewOnlyAdmin[Document]):
     """Documents are looked at from the review page; this serves their bytes, recorded."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:

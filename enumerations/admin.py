@@ -1,3 +1,5 @@
+from typing import TypeVar
+
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -9,8 +11,10 @@ from enumerations import models as m
 from enumerations.catalog import bump_version
 from enumerations.registry import MODELS
 
+_EnumerationT = TypeVar("_EnumerationT", bound=m.Enumeration)
 
-class EnumerationAdmin(GuardedModelAdmin):
+
+class EnumerationAdmin(GuardedModelAdmin[_EnumerationT]):
     """Operators add, rename and deactivate values; deleting is not offered (users hold codes)."""
 
     list_display = ["code", "description", "is_active", "sort_order"]
@@ -49,7 +53,7 @@ class EnumerationAdmin(GuardedModelAdmin):
 
 
 @admin.register(m.IdType)
-class IdTypeAdmin(EnumerationAdmin):
+class IdTypeAdmin(EnumerationAdmin[m.IdType]):
     list_display = [
         "code",
         "display_name",
@@ -65,7 +69,7 @@ class IdTypeAdmin(EnumerationAdmin):
 
 
 @admin.register(m.Country)
-class CountryAdmin(EnumerationAdmin):
+class CountryAdmin(EnumerationAdmin[m.Country]):
     list_display = ["code", "description", "alpha_2", "numeric", "is_active"]
 
 

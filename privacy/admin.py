@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from core.admin_utils import GuardedModelAdmin, ReadOnlyInline
+from core.admin_utils import GuardedModelAdmin, ReadOnlyInline, ReadOnlyModelAdmin, page_context
 from users.admin import USER_PAGE_INLINES
 from users.lifecycle import Actor
 from users.models import TERMINAL_STATUSES, AccountHolder, Channel, EventType, UserEvent
@@ -74,7 +74,7 @@ class ErasureRequestForm(forms.ModelForm):
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(GuardedModelAdmin):
+class ErasureRequestAdmin(GuardedModelAdmin[ErasureRequest]):
     form = ErasureRequestForm
     list_display = (
         "user",
@@ -206,22 +206,25 @@ class ErasureRequestAdmin(GuardedModelAdmin):
                 )
             except ErasureRefused as refused:
                 form.add_error(None, str(refused))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Reveal personal data of {user.public_id}",
-            "user_obj": user,
-            "user_url": reverse("admin:users_accountholder_change", args=[user.pk]),
-            "form": form,
-            "values": values,
-            "field_label": REVEALABLE.get(form.data.get("field", ""), ""),
-        }
+        user_url = reverse("admin:users_accountholder_change", args=[user.pk])
+        context = page_context(
+            self,
+            request,
+            title=f"Reveal personal data of {user.public_id}",
+            crumbs=[(user.public_id, user_url), ("reveal", "")],
+            user_obj=user,
+            user_url=user_url,
+            form=form,
+            values=values,
+            field_label=REVEALABLE.get(form.data.get("field", ""), ""),
+        )
         response = TemplateResponse(request, "admin/privacy/reveal.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
 
 @admin.register(Erasure)
-class ErasureAdmin(GuardedModelAdmin):
+class ErasureAdmin(ReadOnlyModelAdmin[Erasure]):
     list_display = ("user", "at", "legal_override", "actor_kind", "actor_id", "documents_deleted")
     list_filter = ("legal_override",)
     list_select_related = ("user",)
@@ -235,15 +238,6 @@ class ErasureAdmin(GuardedModelAdmin):
         "channel",
         "documents_deleted",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PersonalDataInline(ReadOnlyInline):

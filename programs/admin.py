@@ -26,7 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from core.admin_utils import GuardedModelAdmin
+from core.admin_utils import GuardedModelAdmin, page_context
 from enumerations.catalog import get_catalog
 from enumerations.registry import KINDS
 from programs.models import (
@@ -150,7 +150,7 @@ class ApiClientInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(GuardedModelAdmin):
+class ProgramAdmin(GuardedModelAdmin[Program]):
     form = ProgramForm
     list_display = (
         "code",
@@ -265,7 +265,7 @@ class ApiClientChangeForm(forms.ModelForm):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(GuardedModelAdmin):
+class ApiClientAdmin(GuardedModelAdmin[ApiClient]):
     secret_fields = ("secret_hash",)
     form = ApiClientChangeForm
     list_display = (
@@ -343,27 +343,29 @@ class ApiClientAdmin(GuardedModelAdmin):
             )
             self.log_addition(request, client, [{"added": {}}])
             return self._secret_page(request, client, secret, issued="issued")
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Issue an API client",
-            "form": form,
-            "intro": "The secret is shown once, on the next page; only its hash is stored.",
-            "cancel_url": reverse("admin:programs_apiclient_changelist"),
-        }
+        context = page_context(
+            self,
+            request,
+            title="Issue an API client",
+            form=form,
+            intro="The secret is shown once, on the next page; only its hash is stored.",
+            cancel_url=reverse("admin:programs_apiclient_changelist"),
+        )
         return TemplateResponse(request, "admin/programs/apiclient/issue.html", context)
 
     def _secret_page(
         self, request: HttpRequest, client: ApiClient, secret: str, *, issued: str
     ) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Client secret {issued}: copy it now",
-            "client": client,
-            "secret": secret,
-            "change_url": reverse("admin:programs_apiclient_change", args=[client.pk]),
-        }
+        change_url = reverse("admin:programs_apiclient_change", args=[client.pk])
+        context = page_context(
+            self,
+            request,
+            title=f"Client secret {issued}: copy it now",
+            trail=[(client.client_id, change_url)],
+            client=client,
+            secret=secret,
+            change_url=change_url,
+        )
         response = TemplateResponse(request, "admin/programs/apiclient/secret_once.html", context)
         # never kept by the browser or a proxy: the one copy of the secret is this response
         response["Cache-Control"] = "no-store"
@@ -441,15 +443,17 @@ class ApiClientAdmin(GuardedModelAdmin):
     def _confirm_page(
         self, request: HttpRequest, client: ApiClient, *, title: str, text: str, button: str
     ) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "client": client,
-            "text": text,
-            "button": button,
-            "change_url": reverse("admin:programs_apiclient_change", args=[client.pk]),
-        }
+        change_url = reverse("admin:programs_apiclient_change", args=[client.pk])
+        context = page_context(
+            self,
+            request,
+            title=title,
+            trail=[(client.client_id, change_url)],
+            client=client,
+            text=text,
+            button=button,
+            change_url=change_url,
+        )
         return TemplateResponse(request, "admin/programs/apiclient/confirm.html", context)
 
     def render_change_form(

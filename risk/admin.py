@@ -27,12 +27,13 @@ from core.admin_utils import (
     EMPTY,
     EstimatedCountPaginator,
     GuardedModelAdmin,
+    ReadOnlyModelAdmin,
     badge,
-    mask_email,
-    mask_tail,
-    mask_word,
+    page_context,
     refusal_text,
+    shown,
 )
+from core.masking import mask_date, mask_email, mask_full_name, mask_number
 from programs.models import Program
 from risk.admin_check import check_name_view
 from risk.entries import clean_entry
@@ -58,14 +59,14 @@ MAX_IMPORT_BYTES = 50 * 1024 * 1024
 def masked_value(attribute: str, value: str) -> str:
     """A listed value as lists show it: enough to tell entries apart, not to read the PII."""
     if attribute == EntityAttribute.EMAIL:
-        return mask_email(value)
+        return shown(mask_email(value))
     if attribute in (EntityAttribute.MOBILE, EntityAttribute.ID_NUMBER):
-        return mask_tail(value)
+        return shown(mask_number(value))
     if attribute == EntityAttribute.BIRTHDAY:
-        return "****-**-**"
+        return shown(mask_date(value))
     if attribute == EntityAttribute.NATIONALITY:
         return value  # a country code is not personal on its own
-    return " ".join(mask_word(word) for word in value.split()) or EMPTY
+    return shown(mask_full_name(value))
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -143,7 +144,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(BlacklistEntry)
-class BlacklistEntryAdmin(GuardedModelAdmin):
+class BlacklistEntryAdmin(GuardedModelAdmin[BlacklistEntry]):
     form = BlacklistEntryForm
     list_display = (
         "id",
@@ -340,13 +341,9 @@ class BlacklistEntryAdmin(GuardedModelAdmin):
                 self.message_user(request, report.summary(), level)
                 if not report.rejected:
                     return HttpResponseRedirect(reverse("admin:risk_blacklistentry_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Import blacklist entries",
-            "form": form,
-            "report": report,
-        }
+        context = page_context(
+            self, request, title="Import blacklist entries", form=form, report=report
+        )
         return TemplateResponse(request, "admin/risk/blacklistentry/import.html", context)
 
 
@@ -367,7 +364,7 @@ class RiskSettingsForm(forms.ModelForm):
 
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(GuardedModelAdmin):
+class RiskSettingsAdmin(GuardedModelAdmin[RiskSettings]):
     form = RiskSettingsForm
     list_display = ("program", "threshold", "enabled", "evaluable", "updated_at")
     list_filter = ("enabled",)
@@ -405,7 +402,7 @@ OUTCOME_COLOURS = {
 
 
 @admin.register(Screening)
-class ScreeningAdmin(GuardedModelAdmin):
+class ScreeningAdmin(ReadOnlyModelAdmin[Screening]):
     """Read-only: what each screening saw and decided."""
 
     list_display = (
@@ -481,12 +478,3 @@ class ScreeningAdmin(GuardedModelAdmin):
             "</table>",
             rows,
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

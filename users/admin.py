@@ -4,8 +4,10 @@ Design decisions:
 - User data is read-only here. Partners own their customers' data and change it through the API,
   where every validation rule and the risk screening apply; an operator editing a name in a form
   would bypass both. Operators act only through explicit workflows, each a service call with a
-  reason: status changes (the lifecycle service), KYC decisions, pending-update decisions, risk
-  reviews and exemptions, contact verification, wallet creation, notes.
+  reason, declared in one table (`WORKFLOWS`) served by one view: status changes (the lifecycle
+  service), risk reviews and exemptions, contact verification, wallet creation, notes; and the
+  pending-update decisions as bulk actions. KYC is decided on the documents app's review page,
+  on a submitted submission only (its link is added to the user page's tools).
 - Every workflow is guarded server-side by a permission (see `backoffice.groups`), not only by
   hiding its button: bulk actions declare `permissions=[...]`, and each per-user view checks
   again before calling the service.
@@ -17,6 +19,7 @@ Design decisions:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -26,7 +29,7 @@ from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -39,19 +42,25 @@ from core.admin_utils import (
     EMPTY,
     MAX_BULK,
     EstimatedCountPaginator,
-    GuardedModelAdmin,
     ReadOnlyInline,
+    ReadOnlyModelAdmin,
     ReasonForm,
     SearchOrderingChangeList,
     badge,
-    mask_email,
-    mask_mobile,
-    mask_name,
-    mask_tail,
+    page_context,
     reasoned_bulk_action,
     refusal_text,
+    shown,
 )
 from core.exceptions import ApiError
+from core.masking import (
+    mask_address_line,
+    mask_date,
+    mask_email,
+    mask_full_name,
+    mask_mobile,
+    mask_number,
+)
 from risk.models import RiskExemption, Screening
 from users import kyc
 from users.exemptions import exemption_grant, exemption_revoke
@@ -215,6 +224,10 @@ def breakable(value: str) -> SafeString:
     return mark_safe("_<wbr>".join(escape(part) for part in value.split("_")))  # noqa: S308
 
 
+def masked_name(user: AccountHolder) -> str:
+    return shown(mask_full_name(user.first_name, user.last_name))
+
+
 def status_badge(user: AccountHolder) -> SafeString:
     return badge(breakable(user.status), STATUS_COLOURS.get(user.status, "grey"))
 
@@ -233,8 +246,8 @@ def mask_value(field: str, value: Any) -> str:
         return ", ".join(f"{k}: {mask_value(k, v)}" for k, v in value.items())
     text = "" if value is None else str(value)
     if "email" in field or "@" in text:
-        return mask_email(text)
-    return mask_tail(text)
+        return shown(mask_email(text))
+    return shown(mask_number(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,7 +269,7 @@ class IdentificationInline(ReadOnlyInline):
 
     @admin.display(description="number")
     def masked_number(self, obj: Identification) -> str:
-        return mask_tail(obj.number)
+        return shown(mask_number(obj.number))
 
 
 class AddressInline(ReadOnlyInline):
@@ -266,11 +279,11 @@ class AddressInline(ReadOnlyInline):
     @admin.display(description="address lines")
     def masked_lines(self, obj: Address) -> str:
         lines = (obj.address_1, obj.address_2, obj.address_3, obj.address_4)
-        return " / ".join(mask_tail(line, keep=0) for line in lines if line) or EMPTY
+        return " / ".join(mask_address_line(line) for line in lines if line) or EMPTY
 
     @admin.display(description="zipcode")
     def masked_zipcode(self, obj: Address) -> str:
-        return mask_tail(obj.zipcode, keep=1) if obj.zipcode else EMPTY
+        return shown(mask_address_line(obj.zipcode))
 
 
 class TaxResidencyInline(ReadOnlyInline):
@@ -279,7 +292,7 @@ class TaxResidencyInline(ReadOnlyInline):
 
     @admin.display(description="TIN")
     def masked_tin(self, obj: TaxResidency) -> str:
-        return mask_tail(obj.tin)
+        return shown(mask_number(obj.tin))
 
 
 # Inlines that apps above `users` add to the user page (the documents app's KYC evidence).
@@ -443,13 +456,6 @@ class StatusChangeForm(ReasonForm):
         ]
 
 
-class KycDecisionForm(ReasonForm):
-    decision = forms.ChoiceField(
-        choices=[("approve", "Approve KYC"), ("reject", "Reject KYC")], widget=forms.RadioSelect
-    )
-    field_order = ("decision", "reason")
-
-
 class RiskReviewForm(ReasonForm):
     outcome = forms.ChoiceField(
         choices=[
@@ -509,12 +515,211 @@ class NoteForm(forms.Form):
 
 
 # ---------------------------------------------------------------------------------------------
+# Per-user workflows: one table, one view (`AccountHolderAdmin.workflow_view`)
+# ---------------------------------------------------------------------------------------------
+
+FormData = QueryDict | None
+FormBuilder = Callable[[HttpRequest, AccountHolder, FormData], forms.Form]
+Perform = Callable[[HttpRequest, AccountHolder, dict[str, Any]], str]
+
+
+def _form(form_class: type[forms.Form]) -> FormBuilder:
+    def build(request: HttpRequest, user: AccountHolder, data: FormData) -> forms.Form:
+        return form_class(data)
+
+    return build
+
+
+def _always(request: HttpRequest, user: AccountHolder) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """One operator workflow on one user: a form page whose valid POST is one service call.
+
+    - `name`: the URL (`<user>/<name>/`, URL name `users_accountholder_<name>`);
+    - `permission`: the admin's `has_<permission>_permission`, checked before the page is
+      shown and before the service is called (a hidden button is not a guard);
+    - `form(request, user, data)`: the form; it may refuse (`PermissionDenied`) when the
+      operator has nothing to do on this user (no status they may move the user to);
+    - `perform(request, user, cleaned_data)`: the service call; returns the success message,
+      a refusal (`ApiError`, `ValidationError`, `PermissionDenied`) is shown on the form;
+    - `offered(request, user)`: whether the user page lists the workflow (the service's own
+      rules still decide: a page opened by hand answers with the service's refusal).
+    """
+
+    name: str
+    tool: str
+    title: str
+    permission: str
+    form: FormBuilder
+    perform: Perform
+    offered: Callable[[HttpRequest, AccountHolder], bool] = _always
+    intro: str = ""
+
+
+def _status_form(request: HttpRequest, user: AccountHolder, data: FormData) -> forms.Form:
+    targets = operator_targets(operator_of(request), user)
+    if not targets:
+        raise PermissionDenied
+    return StatusChangeForm(data, targets=targets)
+
+
+def _status_change(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
+    operator = operator_of(request)
+    before = user.status
+    if data["to_status"] not in operator_targets(operator, user):
+        raise ValidationError(f"{before} → {data['to_status']} is not offered.")
+    operator_status_change(
+        user=user,
+        to_status=data["to_status"],
+        operator=operator,
+        reason=data["reason"],
+        sub_status=data["sub_status"] or None,
+    )
+    return f"{user.public_id}: status changed from {before} to {data['to_status']}."
+
+
+def _risk_review(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
+    risk_review(
+        user=user, outcome=data["outcome"], operator=operator_of(request), reason=data["reason"]
+    )
+    return f"{user.public_id}: risk review {data['outcome']}."
+
+
+def _exemption(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
+    operator = operator_of(request)
+    if data["decision"] == "grant":
+        exemption_grant(
+            user=user, reason=data["reason"], expires_at=data["expires_at"], granted_by=operator
+        )
+        return (
+            f"{user.public_id}: risk exemption granted until {data['expires_at']:%Y-%m-%d %H:%M}."
+        )
+    exemption = RiskExemption.objects.filter(user=user, ended_at__isnull=True).first()
+    if exemption is None:
+        raise ValidationError("The user has no open exemption to revoke.")
+    exemption_revoke(exemption=exemption, by=operator, reason=data["reason"])
+    return f"{user.public_id}: risk exemption revoked."
+
+
+def _review(
+    service: Callable[..., Any], *keys: str, done: Callable[[AccountHolder, dict[str, Any]], str]
+) -> Perform:
+    """A `users.kyc` review service, called with the operator's name, the reason and the
+    form's `keys`; `done` words the success message."""
+
+    def perform(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
+        operator = operator_of(request).get_username()
+        service(user=user, operator=operator, reason=data["reason"], **{k: data[k] for k in keys})
+        return done(user, data)
+
+    return perform
+
+
+def _verified(user: AccountHolder, data: dict[str, Any]) -> str:
+    which = " and ".join(k for k in ("email", "mobile") if data[k])
+    return f"{user.public_id}: {which} marked verified."
+
+
+def _note(request: HttpRequest, user: AccountHolder, data: dict[str, Any]) -> str:
+    kyc.user_note_add(user=user, author=operator_of(request), text=data["text"])
+    return f"{user.public_id}: note added."
+
+
+def _open(request: HttpRequest, user: AccountHolder) -> bool:
+    return not user.is_terminal
+
+
+# KYC is decided on a submitted submission only (SPEC §12): the documents app's review page,
+# which it lists on the user page through `USER_PAGE_TOOLS`; there is no KYC workflow here.
+WORKFLOWS: tuple[Workflow, ...] = (
+    Workflow(
+        name="status",
+        tool="Change status",
+        title="Change status",
+        permission="lock",
+        form=_status_form,
+        perform=_status_change,
+        offered=lambda request, user: bool(operator_targets(operator_of(request), user)),
+        intro="Only the transitions the lifecycle allows from the current status, "
+        "and that your role covers, are offered.",
+    ),
+    Workflow(
+        name="risk",
+        tool="Risk review",
+        title="Risk review",
+        permission="review",
+        form=_form(RiskReviewForm),
+        perform=_risk_review,
+        offered=lambda request, user: (
+            _open(request, user) and user.risk_status == RiskStatus.PENDING
+        ),
+        intro="Clears or rejects a user the risk engine flagged for review (PENDING).",
+    ),
+    Workflow(
+        name="exemption",
+        tool="Risk exemption",
+        title="Risk exemption",
+        permission="review",
+        form=_form(ExemptionForm),
+        perform=_exemption,
+        offered=_open,
+        intro="While an unexpired exemption holds, a risk-flagged user may be re-activated. "
+        "Granting replaces an open exemption.",
+    ),
+    Workflow(
+        name="verify",
+        tool="Mark verified",
+        title="Mark contact details verified",
+        permission="review",
+        form=_form(VerifyContactForm),
+        perform=_review(kyc.contact_mark_verified, "email", "mobile", done=_verified),
+        offered=lambda request, user: (
+            _open(request, user) and not (user.is_email_verified and user.is_mobile_verified)
+        ),
+    ),
+    Workflow(
+        name="wallet",
+        tool="Wallet created",
+        title="Record wallet creation",
+        permission="review",
+        form=_form(WalletForm),
+        perform=_review(
+            kyc.wallet_created_set,
+            "at",
+            done=lambda user, data: (
+                f"{user.public_id}: wallet creation recorded; names are now frozen."
+            ),
+        ),
+        offered=lambda request, user: _open(request, user) and user.wallet_created_at is None,
+    ),
+    Workflow(
+        name="note",
+        tool="Add note",
+        title="Add a note",
+        permission="add_note",
+        form=_form(NoteForm),
+        perform=_note,
+    ),
+)
+
+# Tools that apps above `users` add to the user page: `(request, user) → (label, url) | None`
+# (the documents app's KYC review).
+UserPageTool = Callable[[HttpRequest, AccountHolder], tuple[str, str] | None]
+USER_PAGE_TOOLS: list[UserPageTool] = []
+
+
+# ---------------------------------------------------------------------------------------------
 # The users admin
 # ---------------------------------------------------------------------------------------------
 
 
 @admin.register(AccountHolder)
-class AccountHolderAdmin(GuardedModelAdmin):
+class AccountHolderAdmin(ReadOnlyModelAdmin[AccountHolder]):
+    # Read-only (see the module docstring): users are created through the API, where every
+    # rule and the screening apply, and changed only through the workflows.
     secret_fields = ("password",)
     list_display = (
         "public_id",
@@ -642,19 +847,19 @@ class AccountHolderAdmin(GuardedModelAdmin):
 
     @admin.display(description="name")
     def name(self, obj: AccountHolder) -> str:
-        return mask_name(obj.first_name, obj.last_name)
+        return masked_name(obj)
 
     @admin.display(description="birth date")
     def birth_date_masked(self, obj: AccountHolder) -> str:
-        return "****-**-**" if obj.birth_date else EMPTY
+        return shown(mask_date(obj.birth_date))
 
     @admin.display(description="email")
     def email_masked(self, obj: AccountHolder) -> str:
-        return mask_email(obj.email)
+        return shown(mask_email(obj.email))
 
     @admin.display(description="mobile")
     def mobile_masked(self, obj: AccountHolder) -> str:
-        return mask_mobile(obj.mobile_country_code, obj.mobile)
+        return shown(mask_mobile(obj.mobile, obj.mobile_country_code))
 
     @admin.display(description="status")
     def status_badge(self, obj: AccountHolder) -> SafeString:
@@ -686,17 +891,6 @@ class AccountHolderAdmin(GuardedModelAdmin):
         return search_users(queryset, search_term), False
 
     # -- permissions --------------------------------------------------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # users are created through the API, where every rule and the screening apply
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # read-only: see the module docstring; operators act through the workflows
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_lock_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_LOCK) or request.user.has_perm(PERM_CHANGE_STATUS)
@@ -754,55 +948,56 @@ class AccountHolderAdmin(GuardedModelAdmin):
             title=f"{BULK_TITLES[action]}: give a reason",
             verb=verb,
             headers=("user", "name", "current status"),
-            row=lambda u: (u.pk, u.public_id, mask_name(u.first_name, u.last_name), u.status),
+            row=lambda u: (
+                u.pk,
+                u.public_id,
+                shown(mask_full_name(u.first_name, u.last_name)),
+                u.status,
+            ),
             ident=lambda u: u.public_id,
             apply=apply,
             max_rows=MAX_BULK,
             noun="users",
         )
 
-    # -- per-user workflows -------------------------------------------------------------------
+    # -- per-user workflows (the `WORKFLOWS` table) -------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        def view(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-            return self.admin_site.admin_view(func)
-
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("<path:object_id>/status/", view(self.status_view), name=f"{prefix}_status"),
-            path("<path:object_id>/kyc/", view(self.kyc_view), name=f"{prefix}_kyc"),
-            path("<path:object_id>/risk/", view(self.risk_view), name=f"{prefix}_risk"),
-            path(
-                "<path:object_id>/exemption/",
-                view(self.exemption_view),
-                name=f"{prefix}_exemption",
+            *(
+                path(
+                    f"<path:object_id>/{workflow.name}/",
+                    self.admin_site.admin_view(self._workflow_view(workflow)),
+                    name=f"{prefix}_{workflow.name}",
+                )
+                for workflow in WORKFLOWS
             ),
-            path("<path:object_id>/verify/", view(self.verify_view), name=f"{prefix}_verify"),
-            path("<path:object_id>/wallet/", view(self.wallet_view), name=f"{prefix}_wallet"),
-            path("<path:object_id>/note/", view(self.note_view), name=f"{prefix}_note"),
             *super().get_urls(),
         ]
 
+    def _workflow_view(self, workflow: Workflow) -> Callable[..., HttpResponse]:
+        def view(request: HttpRequest, object_id: str) -> HttpResponse:
+            return self.workflow_view(request, object_id, workflow)
+
+        view.__name__ = f"{workflow.name}_view"
+        return view
+
+    def may(self, request: HttpRequest, permission: str) -> bool:
+        """The admin's `has_<permission>_permission` (the names `@admin.action` uses)."""
+        return bool(getattr(self, f"has_{permission}_permission")(request))
+
     def operator_tools(self, request: HttpRequest, user: AccountHolder) -> list[tuple[str, str]]:
         """(label, url) of the workflows this operator may start on this user."""
-        tools: list[tuple[str, str]] = []
-
-        def url(name: str) -> str:
-            return reverse(f"admin:users_accountholder_{name}", args=[user.pk])
-
-        if self.has_lock_permission(request) and operator_targets(operator_of(request), user):
-            tools.append(("Change status", url("status")))
-        if self.has_review_permission(request) and not user.is_terminal:
-            tools.append(("KYC decision", url("kyc")))
-            if user.risk_status == RiskStatus.PENDING:
-                tools.append(("Risk review", url("risk")))
-            tools.append(("Risk exemption", url("exemption")))
-            if not (user.is_email_verified and user.is_mobile_verified):
-                tools.append(("Mark verified", url("verify")))
-            if user.wallet_created_at is None:
-                tools.append(("Wallet created", url("wallet")))
-        if self.has_add_note_permission(request):
-            tools.append(("Add note", url("note")))
+        tools = [
+            (w.tool, reverse(f"admin:users_accountholder_{w.name}", args=[user.pk]))
+            for w in WORKFLOWS
+            if self.may(request, w.permission) and w.offered(request, user)
+        ]
+        for tool in USER_PAGE_TOOLS:
+            offered = tool(request, user)
+            if offered is not None:
+                tools.append(offered)
         return tools
 
     def render_change_form(
@@ -825,201 +1020,43 @@ class AccountHolderAdmin(GuardedModelAdmin):
             raise Http404("No such user.")
         return user
 
-    def _workflow(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        *,
-        allowed: bool,
-        title: str,
-        make_form: Callable[[Any], forms.Form],
-        perform: Callable[[AccountHolder, dict[str, Any]], str],
-        intro: str = "",
+    def workflow_view(
+        self, request: HttpRequest, object_id: str, workflow: Workflow
     ) -> HttpResponse:
         """A form page for one user: check the permission, run the service, report."""
-        if not allowed:
+        if not self.may(request, workflow.permission):
             raise PermissionDenied
         user = self._user_or_404(request, object_id)
-        form = make_form(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
+        data = request.POST if request.method == "POST" else None
+        form = workflow.form(request, user, data)
+        change_url = reverse("admin:users_accountholder_change", args=[user.pk])
+        if data is not None and form.is_valid():
             try:
-                done = perform(user, form.cleaned_data)
+                done = workflow.perform(request, user, form.cleaned_data)
             except (ApiError, ValidationError, PermissionDenied) as exc:
                 form.add_error(None, refusal_text(exc))
             else:
                 self.message_user(request, done, messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse("admin:users_accountholder_change", args=[user.pk])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "subject": user,
-            "subject_summary": [
+                return HttpResponseRedirect(change_url)
+        context = page_context(
+            self,
+            request,
+            title=workflow.title,
+            trail=[(user.public_id, change_url)],
+            subject=user,
+            subject_summary=[
                 ("user", user.public_id),
                 ("program", user.program.code),
-                ("name", mask_name(user.first_name, user.last_name)),
+                ("name", masked_name(user)),
                 ("status", status_badge(user)),
                 ("KYC", kyc_badge(user)),
                 ("risk", risk_badge(user)),
             ],
-            "intro": intro,
-            "form": form,
-            "change_url": reverse("admin:users_accountholder_change", args=[user.pk]),
-        }
+            intro=workflow.intro,
+            form=form,
+            change_url=change_url,
+        )
         return TemplateResponse(request, "admin/backoffice/operator_form.html", context)
-
-    def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        user = self._user_or_404(request, object_id)
-        operator = operator_of(request)
-        targets = operator_targets(operator, user) if self.has_lock_permission(request) else []
-
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            before = u.status
-            if data["to_status"] not in operator_targets(operator, u):
-                raise ValidationError(f"{before} → {data['to_status']} is not offered.")
-            operator_status_change(
-                user=u,
-                to_status=data["to_status"],
-                operator=operator,
-                reason=data["reason"],
-                sub_status=data["sub_status"] or None,
-            )
-            return f"{u.public_id}: status changed from {before} to {data['to_status']}."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_lock_permission(request) and bool(targets),
-            title="Change status",
-            intro="Only the transitions the lifecycle allows from the current status, "
-            "and that your role covers, are offered.",
-            make_form=lambda data: StatusChangeForm(data, targets=targets),
-            perform=perform,
-        )
-
-    def kyc_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            operator = request.user.get_username()
-            if data["decision"] == "approve":
-                result = kyc.kyc_approve(user=u, operator=operator, reason=data["reason"])
-                return f"{u.public_id}: KYC approved; status {result.status}."
-            kyc.kyc_reject(user=u, operator=operator, reason=data["reason"])
-            return f"{u.public_id}: KYC rejected."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_review_permission(request),
-            title="KYC decision",
-            intro="Approving moves a pending user of a KYC program on to active "
-            "(or to verification_completed while risk-flagged).",
-            make_form=KycDecisionForm,
-            perform=perform,
-        )
-
-    def risk_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            risk_review(
-                user=u,
-                outcome=data["outcome"],
-                operator=operator_of(request),
-                reason=data["reason"],
-            )
-            return f"{u.public_id}: risk review {data['outcome']}."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_review_permission(request),
-            title="Risk review",
-            intro="Clears or rejects a user the risk engine flagged for review (PENDING).",
-            make_form=RiskReviewForm,
-            perform=perform,
-        )
-
-    def exemption_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            if data["decision"] == "grant":
-                exemption_grant(
-                    user=u,
-                    reason=data["reason"],
-                    expires_at=data["expires_at"],
-                    granted_by=operator_of(request),
-                )
-                until = f"{data['expires_at']:%Y-%m-%d %H:%M}"
-                return f"{u.public_id}: risk exemption granted until {until}."
-            exemption = RiskExemption.objects.filter(user=u, ended_at__isnull=True).first()
-            if exemption is None:
-                raise ValidationError("The user has no open exemption to revoke.")
-            exemption_revoke(exemption=exemption, by=operator_of(request), reason=data["reason"])
-            return f"{u.public_id}: risk exemption revoked."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_review_permission(request),
-            title="Risk exemption",
-            intro="While an unexpired exemption holds, a risk-flagged user may be re-activated. "
-            "Granting replaces an open exemption.",
-            make_form=ExemptionForm,
-            perform=perform,
-        )
-
-    def verify_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            kyc.contact_mark_verified(
-                user=u,
-                operator=operator_of(request).get_username(),
-                reason=data["reason"],
-                email=data["email"],
-                mobile=data["mobile"],
-            )
-            which = " and ".join(k for k in ("email", "mobile") if data[k])
-            return f"{u.public_id}: {which} marked verified."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_review_permission(request),
-            title="Mark contact details verified",
-            make_form=VerifyContactForm,
-            perform=perform,
-        )
-
-    def wallet_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            kyc.wallet_created_set(
-                user=u,
-                operator=operator_of(request).get_username(),
-                reason=data["reason"],
-                at=data["at"],
-            )
-            return f"{u.public_id}: wallet creation recorded; names are now frozen."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_review_permission(request),
-            title="Record wallet creation",
-            make_form=WalletForm,
-            perform=perform,
-        )
-
-    def note_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def perform(u: AccountHolder, data: dict[str, Any]) -> str:
-            kyc.user_note_add(user=u, author=operator_of(request), text=data["text"])
-            return f"{u.public_id}: note added."
-
-        return self._workflow(
-            request,
-            object_id,
-            allowed=self.has_add_note_permission(request),
-            title="Add a note",
-            make_form=NoteForm,
-            perform=perform,
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1028,7 +1065,7 @@ class AccountHolderAdmin(GuardedModelAdmin):
 
 
 @admin.register(PendingUpdate)
-class PendingUpdateAdmin(GuardedModelAdmin):
+class PendingUpdateAdmin(ReadOnlyModelAdmin[PendingUpdate]):
     list_display = (
         "public_id",
         "user_link",
@@ -1076,15 +1113,6 @@ class PendingUpdateAdmin(GuardedModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PendingUpdate]:
         return super().get_queryset(request).select_related("user", "decided_by")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_REVIEW)

@@ -1,7 +1,8 @@
 """The audit trail: one `UserEvent` per write, with field changes old → new, PII masked.
 
 Events are read by operators (admin inline) and by partners (v2 `/events`), so values that
-identify a person are masked when the event is written — the stored trail itself never holds
+identify a person are masked when the event is written (with `core.masking`, the masks the
+admin and the logs use too) — the stored trail itself never holds
 a full name, e-mail, phone, id number or birthday, and never anything of a password.
 
 Every `UserEvent` is written here (`record_event`, or `build_event` + `insert_events` for a
@@ -24,10 +25,16 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.masking import (
+    DATE_MASK,
+    OBJECT_MASK,
+    PASSWORD_MASK,
+    mask_address_line,
+    mask_email,
+    mask_name,
+    mask_number,
+)
 from users.models import AccountHolder, EventType, UserEvent
-
-PASSWORD_MASK = "********"
-DATE_MASK = "****-**-**"
 
 _NAME_FIELDS = frozenset(
     {
@@ -49,25 +56,6 @@ _NAME_FIELDS = frozenset(
 _ADDRESS_LINES = frozenset({"address_1", "address_2", "address_3", "address_4", "zipcode"})
 
 
-def mask_email(value: str) -> str:
-    """`ada@example.com` → `a***@example.com`."""
-    local, at, domain = value.partition("@")
-    if not at:
-        return mask_tail(value)
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_tail(value: str, keep: int = 4) -> str:
-    """All but the last `keep` characters replaced by `*` (everything, for short values)."""
-    if len(value) <= keep:
-        return "*" * len(value)
-    return "*" * (len(value) - keep) + value[-keep:]
-
-
-def mask_name(value: str) -> str:
-    return f"{value[:1]}***" if value else value
-
-
 def mask_value(path: str, value: Any) -> Any:
     """The form of a canonical field's value that may be stored in the audit trail."""
     last = path.rsplit(".", 1)[-1]
@@ -76,7 +64,7 @@ def mask_value(path: str, value: Any) -> Any:
     if value is None:
         return None
     if path in ("metadata", "created_by"):
-        return "{…}"  # free-form objects may carry anything: record that they changed
+        return OBJECT_MASK  # free-form objects may carry anything: record that they changed
     if isinstance(value, datetime | date):
         if path == "birth_date" or path.startswith("identification."):
             return DATE_MASK
@@ -85,9 +73,11 @@ def mask_value(path: str, value: Any) -> Any:
     if path == "email":
         return mask_email(text)
     if path == "mobile" or last in ("number", "tin"):
-        return mask_tail(text)
-    if path in _NAME_FIELDS or (path.startswith("addresses.") and last in _ADDRESS_LINES):
+        return mask_number(text)
+    if path in _NAME_FIELDS:
         return mask_name(text)
+    if path.startswith("addresses.") and last in _ADDRESS_LINES:
+        return mask_address_line(text)
     return _plain(value)
 
 

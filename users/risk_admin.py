@@ -103,7 +103,7 @@ class ExemptionGrantForm(forms.ModelForm):
 
 
 @admin.register(RiskExemption)
-class RiskExemptionAdmin(GuardedModelAdmin):
+class RiskExemptionAdmin(GuardedModelAdmin[RiskExemption]):
     list_display = (
         "user_id_public",
         "program",

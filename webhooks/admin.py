@@ -50,7 +50,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(GuardedModelAdmin):
+class EndpointAdmin(GuardedModelAdmin[Endpoint]):
     form = EndpointForm
     list_display = ("url", "program", "active", "disabled_reason", "failing_since", "created_at")
     list_filter = ("active", "disabled_reason", "program")
@@ -130,7 +130,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(GuardedModelAdmin):
+class DeliveryAdmin(GuardedModelAdmin[Delivery]):
     list_display = (
         "event_type",
         "message_id",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -24,24 +26,12 @@ def groups(db: None) -> None:
     setup_groups()
 
 
-@pytest.fixture
-def support_user(groups: None) -> User:
-    return make_operator("sam.support", SUPPORT)
+def _operator(username: str, group: str | None) -> Any:
+    @pytest.fixture
+    def operator(groups: None) -> User:
+        return make_operator(username, group)
 
-
-@pytest.fixture
-def compliance_user(groups: None) -> User:
-    return make_operator("cleo.compliance", COMPLIANCE)
-
-
-@pytest.fixture
-def admin_user_op(groups: None) -> User:
-    return make_operator("ada.admin", ADMIN)
-
-
-@pytest.fixture
-def staff_no_group(groups: None) -> User:
-    return make_operator("nobody", None)
+    return operator
 
 
 def logged_in(user: User) -> Client:
@@ -50,24 +40,23 @@ def logged_in(user: User) -> Client:
     return client
 
 
-@pytest.fixture
-def support(support_user: User) -> Client:
-    return logged_in(support_user)
+def _client_of(operator_fixture: str) -> Any:
+    @pytest.fixture
+    def client(request: pytest.FixtureRequest) -> Client:
+        return logged_in(request.getfixturevalue(operator_fixture))
+
+    return client
 
 
-@pytest.fixture
-def compliance(compliance_user: User) -> Client:
-    return logged_in(compliance_user)
-
-
-@pytest.fixture
-def admin_op(admin_user_op: User) -> Client:
-    return logged_in(admin_user_op)
-
-
-@pytest.fixture
-def nobody(staff_no_group: User) -> Client:
-    return logged_in(staff_no_group)
+# the personas: an operator per group (and staff in none), and a client logged in as each
+support_user = _operator("sam.support", SUPPORT)
+compliance_user = _operator("cleo.compliance", COMPLIANCE)
+admin_user_op = _operator("ada.admin", ADMIN)
+staff_no_group = _operator("nobody", None)
+support = _client_of("support_user")
+compliance = _client_of("compliance_user")
+admin_op = _client_of("admin_user_op")
+nobody = _client_of("staff_no_group")
 
 
 @pytest.fixture
@@ -82,11 +71,3 @@ def holder(program_a):  # type: ignore[no-untyped-def]
         client_ref_id="REF-0001",
         customer_id="CUST-0001",
     )
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
-    # keep each phase's report on the test item, so fixtures can screenshot failures
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report

@@ -1,4 +1,4 @@
-"""core/admin_utils.py: counting without COUNT(*), masking, bulk result messages."""
+"""core/admin_utils.py: counting without COUNT(*), masked cells, bulk result messages."""
 
 from __future__ import annotations
 
@@ -6,14 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.admin_utils import (
-    BulkOutcome,
-    EstimatedCountPaginator,
-    mask_email,
-    mask_mobile,
-    mask_name,
-    mask_tail,
-)
+from core.admin_utils import BulkOutcome, EstimatedCountPaginator, shown
+from core.masking import mask_email, mask_full_name, mask_mobile, mask_number
 from tests.conftest import requires_postgres
 from tests.factories import AccountHolderFactory
 from users.models import AccountHolder, Status
@@ -72,19 +66,20 @@ def test_postgres_uses_the_planner_estimate_without_counting(program_a) -> None:
 
 @pytest.mark.parametrize(
     ("value", "masked"),
-    [("91234567", "****4567"), ("123", "**3"), ("", "—"), (None, "—")],
+    [("91234567", "****4567"), ("123", "***"), ("", "—"), (None, "—")],
 )
-def test_mask_tail(value, masked) -> None:
-    assert mask_tail(value) == masked
+def test_masked_number_cells(value, masked) -> None:
+    assert shown(mask_number(value)) == masked
 
 
-def test_masks() -> None:
-    assert mask_email("ada@example.com") == "a**@example.com"
-    assert mask_email("not-an-email") == "—"
-    assert mask_name("Ada", "Lovelace") == "A** L*******"
-    assert mask_name(None, None) == "—"
-    assert mask_mobile("65", "91234567") == "+65 ****4567"
-    assert mask_mobile(None, None) == "—"
+def test_masked_cells() -> None:
+    assert shown(mask_email("ada@example.com")) == "a***@example.com"
+    assert shown(mask_email("not-an-email")) == "********mail"
+    assert shown(mask_email(None)) == "—"
+    assert shown(mask_full_name("Ada", "Lovelace")) == "A*** L***"
+    assert shown(mask_full_name(None, None)) == "—"
+    assert shown(mask_mobile("91234567", "65")) == "+65 ****4567"
+    assert shown(mask_mobile(None, None)) == "—"
 
 
 def test_bulk_outcome_message() -> None:

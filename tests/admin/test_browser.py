@@ -1,13 +1,12 @@
 """The back-office in a real browser: Playwright driving Debian's headless Chromium.
 
-Never `playwright install`: the browser is the system's `/usr/bin/chromium` (`make test`
-installs it). A failing test leaves a screenshot in `test-artifacts/`.
+The browser and a page per test are the shared fixtures of tests/conftest.py (Debian's
+`/usr/bin/chromium`; a failing test leaves a screenshot in `test-artifacts/`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,55 +17,15 @@ from django.utils import timezone
 from backoffice.groups import COMPLIANCE, SUPPORT
 from risk.models import Screening
 from tests.admin.conftest import PASSWORD, make_operator
+from tests.conftest import ARTIFACTS
 from tests.factories import AccountHolderFactory
 from users.models import Address, Identification, StatusChange, UserEvent
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-# test itself are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 DOCS_SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "admin-user.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.access(CHROMIUM, os.X_OK):
-        message = f"{CHROMIUM} is missing: `make browsers` installs Debian's chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, request) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
 
 
 def log_in(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -171,11 +130,11 @@ def test_support_does_not_see_compliance_actions(page, live_server, program_a) -
     page.click(f"text={user.public_id}")
     tools = page.locator(".object-tools").text_content() or ""
     assert "Change status" in tools and "Add note" in tools
-    for compliance_tool in ("KYC decision", "Risk exemption", "Mark verified", "Wallet created"):
+    for compliance_tool in ("KYC review", "Risk exemption", "Mark verified", "Wallet created"):
         assert compliance_tool not in tools
     assert page.locator("#screenings-group").count() == 0
 
-    response = page.goto(f"{live_server.url}/admin/users/accountholder/{user.pk}/kyc/")
+    response = page.goto(f"{live_server.url}/admin/users/accountholder/{user.pk}/risk/")
     assert response is not None and response.status == 403
 
 

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from risk.models import RiskExemption, Screening
+from tests.documents.test_admin import submitted
 from tests.factories import AccountHolderFactory
-from users.admin import AccountHolderAdmin
+from users.admin import WORKFLOWS, AccountHolderAdmin
 from users.models import (
     AccountHolder,
     Address,
@@ -125,7 +126,7 @@ def test_detail_shows_every_section_read_only(compliance, holder) -> None:
     ):
         assert heading in html
     assert "entry #7" in html and "customer.first_name" in html and "(92%)" in html
-    assert "n**********@example.com" in html  # the pending update's value, masked
+    assert "n***@example.com" in html  # the pending update's value, masked
 
 
 def test_every_user_field_is_on_the_page() -> None:
@@ -189,12 +190,12 @@ TOOLS = {
     "support": {"Change status", "Add note"},
     "compliance": {
         "Change status",
-        "KYC decision",
         "Risk review",
         "Risk exemption",
         "Mark verified",
         "Wallet created",
         "Add note",
+        "KYC review",
     },
     "nobody": None,
 }
@@ -327,7 +328,6 @@ def test_an_exemption_lets_the_flagged_user_be_reactivated(compliance, program_a
 # -- reviews: each view refuses operators without the permission ---------------------------
 
 REVIEW_VIEWS = {
-    "kyc": {"decision": "approve", "reason": "docs ok"},
     "risk": {"outcome": "CLEARED", "reason": "false positive"},
     "exemption": {"decision": "revoke", "reason": "done"},
     "verify": {"email": "on", "reason": "called the customer"},
@@ -347,25 +347,77 @@ def test_review_views_are_forbidden_without_permission(request, holder, persona,
     assert not UserEvent.objects.exists()
 
 
-def test_kyc_approval_activates_a_pending_user_of_a_kyc_program(compliance, program_a) -> None:
+# -- the table of workflows: one view serves every row -----------------------------------------
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.name)
+def test_every_workflow_refuses_staff_without_its_permission(nobody, holder, workflow) -> None:
+    assert nobody.get(page(holder, workflow.name)).status_code == 403
+    assert nobody.post(page(holder, workflow.name), {"reason": "x"}).status_code == 403
+    assert not UserEvent.objects.exists()
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.name)
+def test_every_workflow_page_has_its_title_and_breadcrumbs(admin_op, holder, workflow) -> None:
+    AccountHolder.objects.filter(pk=holder.pk).update(risk_status=RiskStatus.PENDING)
+
+    response = admin_op.get(page(holder, workflow.name))
+
+    assert response.status_code == 200
+    crumbs = response.context["crumbs"]
+    assert crumbs[-1] == (workflow.title, "")
+    assert (holder.public_id, page(holder)) in crumbs
+    html = response.content.decode()
+    assert f'<a href="{page(holder)}">{holder.public_id}</a>' in html
+
+
+# -- KYC: decided on a submitted submission only (SPEC §12, issue 14) -------------------------
+
+
+def test_the_old_kyc_tool_no_longer_decides_kyc(compliance, program_a) -> None:
+    """The user page's KYC decision set kyc_status without a submission; its path is gone."""
     program_a.kyc_required = True
     program_a.save()
     user = AccountHolderFactory(program=program_a, status=Status.PENDING_VERIFICATION)
+    before = AccountHolder.objects.values().get(pk=user.pk)
 
-    response = compliance.post(page(user, "kyc"), {"decision": "approve", "reason": "docs ok"})
+    old_path = f"/admin/users/accountholder/{user.pk}/kyc/"
+    response = compliance.post(old_path, {"decision": "approve", "reason": "docs ok"})
 
-    assert response.status_code == 302
+    assert response.status_code in (302, 404)  # the admin's catch-all, not a decision
+    assert AccountHolder.objects.values().get(pk=user.pk) == before
+    assert not UserEvent.objects.filter(user=user).exists()
+
+
+def test_the_kyc_tool_without_a_submitted_submission_decides_nothing(compliance, holder) -> None:
+    tools = dict(compliance.get(page(holder)).context["operator_tools"])
+
+    response = compliance.get(tools["KYC review"])
+
+    assert response.status_code == 302 and response.url == page(holder)
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "no KYC submission awaits a decision" in message
+    holder.refresh_from_db()
+    assert holder.kyc_sub_status != KycSubStatus.APPROVED
+
+
+def test_the_kyc_tool_leads_to_the_review_of_the_submitted_submission(compliance, program_a):
+    program_a.kyc_required = True
+    program_a.save()
+    user, submission = submitted(program_a)
+    AccountHolder.objects.filter(pk=user.pk).update(status=Status.PENDING_VERIFICATION)
+    tools = dict(compliance.get(page(user)).context["operator_tools"])
+
+    response = compliance.get(tools["KYC review"])
+
+    review = reverse("admin:documents_kycsubmission_review", args=[submission.pk])
+    assert response.status_code == 302 and response.url == review
+    compliance.post(review, {"decision": "approve", "message": ""})
     user.refresh_from_db()
     assert (user.kyc_status, user.kyc_sub_status) == ("completed", KycSubStatus.APPROVED)
     assert user.status == Status.ACTIVE
-
-
-def test_kyc_rejection(compliance, holder) -> None:
-    compliance.post(page(holder, "kyc"), {"decision": "reject", "reason": "blurred passport"})
-
-    holder.refresh_from_db()
-    assert holder.kyc_sub_status == KycSubStatus.REJECTED
-    assert holder.status == Status.ACTIVE
+    submission.refresh_from_db()
+    assert submission.state == "approved"
 
 
 @pytest.mark.parametrize("outcome", [RiskStatus.CLEARED, RiskStatus.REJECTED])
@@ -444,6 +496,6 @@ def test_staff_without_note_permission_cannot_add_notes(nobody, holder) -> None:
 
 
 def test_unknown_user_is_404(compliance) -> None:
-    response = compliance.get(reverse("admin:users_accountholder_kyc", args=[999999]))
+    response = compliance.get(reverse("admin:users_accountholder_risk", args=[999999]))
 
     assert response.status_code == 404

@@ -42,8 +42,8 @@ def test_rows_show_public_id_and_masked_pii(admin_op, holder) -> None:
     html = response.content.decode()
     assert response.status_code == 200
     assert holder.public_id in html
-    assert "G**** H*****" in html
-    assert "G***********@Example.com" in html
+    assert "G*** H***" in html
+    assert "G***@Example.com" in html
     assert "+65 ****4567" in html
     for secret in ("Grace", "Hopper", "Grace.Hopper", "91234567"):
         assert secret not in html

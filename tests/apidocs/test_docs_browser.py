@@ -3,36 +3,17 @@ docs work offline (SPEC §10). Playwright drives Debian's chromium, as tests/adm
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # ReDoc's "API docs by Redocly" footer image is hard-coded in its bundle; it hides itself
 # when the fetch fails (onError), so offline it is simply absent.
 REDOC_ATTRIBUTION = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.access(CHROMIUM, os.X_OK):
-        message = f"{CHROMIUM} is missing: `make browsers` installs Debian's chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize(

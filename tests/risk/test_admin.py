@@ -147,8 +147,8 @@ def test_changelist_masks_values_and_costs_constant_queries(seeded, web) -> None
         response = web.get(reverse(CHANGELIST))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "ada.lovelace@example.com" not in body and "a***********@example.com" in body
-    assert "Lovelace" not in body and "L*******" in body
+    assert "ada.lovelace@example.com" not in body and "a***@example.com" in body
+    assert "Lovelace" not in body and "L***" in body
     assert "S1234567D" not in body and "*****567D" in body
     for i in range(30):
         listed("email", f"user{i}@example.com", program=ProgramFactory())

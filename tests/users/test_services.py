@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from core import error_codes
 from core.exceptions import ApiError
+from core.masking import mask_email, mask_name, mask_number
 from enumerations.catalog import get_catalog
 from risk.models import BlacklistEntry, RiskExemption, Screening
 from risk.services import blacklist_entry_save
 from tests.users.conftest import api_actor, canonical, row_counts
-from users.audit import mask_email, mask_name, mask_tail, mask_value
+from users.audit import mask_value
 from users.exemptions import exemption_grant
 from users.models import AccountHolder, Channel, EventType, PendingUpdate, Status
 from users.services import (
@@ -55,7 +56,7 @@ def _update(user, **changes):  # type: ignore[no-untyped-def]
 
 def test_masking_helpers():
     assert mask_email("ada@example.com") == "a***@example.com"
-    assert mask_tail("S1234567D") == "*****567D" and mask_tail("123") == "***"
+    assert mask_number("S1234567D") == "*****567D" and mask_number("123") == "***"
     assert mask_name("Lovelace") == "L***"
     assert mask_value("birth_date", timezone.now().date()) == "****-**-**"
     assert mask_value("password", "argon2$...") == "********"

@@ -239,3 +239,24 @@ def test_a_put_that_changes_nothing_reads_the_user_once(api_a, program_a):
     # (the service's own row-version check selects a single column)
     assert user_reads(changed) - user_reads(unchanged) == 1
     assert len(unchanged) < len(changed)
+
+
+def test_children_given_by_value_are_rendered_without_a_query(program_a):
+    """A write's children reach the renderer as arguments: the user's related managers (and
+    the ORM's prefetch caches) are not read for them."""
+    user = populated_user(program_a)
+    [reference] = loaded(user)
+    expected = render_user(reference, catalog=get_catalog(), program_code="alpha")
+    children = {
+        "identifications": list(reference.identifications.all()),
+        "addresses": list(reference.addresses.all()),
+        "tax_residencies": list(reference.tax_residencies.all()),
+    }
+    bare = AccountHolder.objects.get(pk=user.pk)  # nothing prefetched
+    bare.open_pending_updates = reference.open_pending_updates  # type: ignore[attr-defined]
+    catalog = get_catalog()
+    with CaptureQueriesContext(connection) as queries:
+        rendered = render_user(bare, catalog=catalog, program_code="alpha", **children)
+    assert len(queries) == 0
+    assert as_bytes(rendered) == as_bytes(expected)
+    assert "_prefetched_objects_cache" not in bare.__dict__

@@ -6,8 +6,8 @@ from rest_framework.request import Request
 
 from core import error_codes
 from core.exceptions import ApiError
+from core.masking import mask_number
 from enumerations.catalog import Catalog
-from users.audit import mask_tail
 from users.models import Identification
 
 USER_ID_HEADER = "X-Auth-User-ID"
@@ -34,5 +34,5 @@ def id_type_masks(catalog: Catalog, id_type: str) -> bool:
 def shown_number(catalog: Catalog, document: Identification) -> str:
     """The id number as answered: all but the last 4 characters masked for `masking` types."""
     if id_type_masks(catalog, document.id_type):
-        return mask_tail(document.number)
+        return mask_number(document.number)
     return document.number

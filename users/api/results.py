@@ -1,48 +1,44 @@
-"""From a service's `UserWrite` to the user object the renderers read.
+"""From a service's `UserWrite` to the renderers' arguments: the user's children, by value.
 
-The renderers of both versions read a user's children through its related managers
-(`user.identifications.all()`), which answer from what `prefetch_related` loaded. A write
-already holds the children it created, changed or re-read (`UserWrite`): this hands them to
-those managers as if prefetched, so answering a write costs no query for them. The one place
-outside a queryset that fills that cache; the services only return values.
+A write returns the children it created, changed or re-read under its row lock (`UserWrite`).
+The renderers take children as arguments (`render_user(user, identifications=..., ...)`) and
+read a user's related managers — what the view's selector prefetched — only for those not
+given. Nothing here or there reaches into the ORM's prefetch caches.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, TypeVar
+
+from django.db.models import Model, QuerySet
 
 from users.models import AccountHolder, Address, Identification, TaxResidency
 from users.services import UserWrite
 
-_MODELS: dict[str, Any] = {
-    "identifications": Identification,
-    "addresses": Address,
-    "tax_residencies": TaxResidency,
-}
+_Row = TypeVar("_Row", bound=Model)
 
 
-def children_of(write: UserWrite) -> dict[str, list[Any]]:
-    """The children the write returned, by related name (those it left alone are absent)."""
-    given = {
-        "identifications": write.identifications,
-        "addresses": write.addresses,
-        "tax_residencies": write.tax_residencies,
+class Children(TypedDict):
+    """A user's identifications, addresses and tax residencies, as a renderer takes them."""
+
+    identifications: list[Identification]
+    addresses: list[Address]
+    tax_residencies: list[TaxResidency]
+
+
+def written_children(write: UserWrite, loaded: AccountHolder) -> Children:
+    """The children after `write`: those it returned, the others as `loaded` holds them.
+
+    A child list the write returned as `None` did not change and was not re-read, so the
+    user the view loaded (with its children prefetched by the selector) still tells it.
+    """
+    return {
+        "identifications": _given(write.identifications, loaded.identifications.all()),
+        "addresses": _given(write.addresses, loaded.addresses.all()),
+        "tax_residencies": _given(write.tax_residencies, loaded.tax_residencies.all()),
     }
-    return {name: rows for name, rows in given.items() if rows is not None}
 
 
-def with_children(user: AccountHolder, children: dict[str, list[Any]]) -> AccountHolder:
-    """`user` whose related managers answer `children` (by related name) without a query."""
-    cache = dict(getattr(user, "_prefetched_objects_cache", {}))  # never share a copy's dict
-    for name, rows in children.items():
-        queryset = _MODELS[name].objects.filter(user_id=user.pk)
-        queryset._result_cache = list(rows)
-        queryset._prefetch_done = True
-        cache[name] = queryset
-    user._prefetched_objects_cache = cache  # type: ignore[attr-defined]
-    return user
-
-
-def written_user(write: UserWrite) -> AccountHolder:
-    """The written user, its children as the write left them."""
-    return with_children(write.user, children_of(write))
+def _given(rows: list[_Row] | None, loaded: QuerySet[_Row]) -> list[_Row]:
+    # `loaded` is a lazy queryset: evaluated (from the prefetch, or one query) only when needed
+    return list(rows) if rows is not None else list(loaded)

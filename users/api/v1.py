@@ -9,7 +9,7 @@ included — answers `400 resource_user_unknown_field`, one error per field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -28,9 +28,15 @@ from core.exceptions import ApiError, FieldError
 from enumerations.catalog import Catalog
 from users import fields, services
 from users.api.common import USER_ID_HEADER, header_user_id, shown_number
-from users.api.results import written_user
 from users.lifecycle import Actor
-from users.models import PENDING_STATUSES, TERMINAL_STATUSES, AccountHolder, Channel, Status
+from users.models import (
+    PENDING_STATUSES,
+    TERMINAL_STATUSES,
+    AccountHolder,
+    Channel,
+    Identification,
+    Status,
+)
 from users.selectors import user_get
 from users.validation import current_identifications, possible_codes
 
@@ -190,9 +196,20 @@ def _country_name(catalog: Catalog, code: str | None) -> str | None:
     return entry.description if entry is not None else None
 
 
-def render_v1_user(user: AccountHolder, *, catalog: Catalog, program_code: str) -> dict[str, Any]:
-    """The v1 user of SPEC §5: absent values `null`, the password never, masked id numbers."""
-    documents = current_identifications(user)
+def render_v1_user(
+    user: AccountHolder,
+    *,
+    catalog: Catalog,
+    program_code: str,
+    identifications: Iterable[Identification] | None = None,
+) -> dict[str, Any]:
+    """The v1 user of SPEC §5: absent values `null`, the password never, masked id numbers.
+
+    `identifications`: the user's documents by value (what a write returned); when not given,
+    the user's related manager answers (prefetched by the selector, or one query).
+    """
+    rows = user.identifications.all() if identifications is None else identifications
+    documents = {("primary" if i.is_primary else "secondary"): i for i in rows}
     primary, secondary = documents.get("primary"), documents.get("secondary")
     primary_country = primary.country_of_issue if primary else None
     secondary_country = secondary.country_of_issue if secondary else None
@@ -446,8 +463,17 @@ class V1View(ProgramAPIView):
     def actor(self) -> Actor:
         return Actor.api_client(self.client)
 
-    def render(self, user: AccountHolder) -> Response:
-        return Response(render_v1_user(user, catalog=self.catalog, program_code=self.program.code))
+    def render(
+        self, user: AccountHolder, identifications: list[Identification] | None = None
+    ) -> Response:
+        return Response(
+            render_v1_user(
+                user,
+                catalog=self.catalog,
+                program_code=self.program.code,
+                identifications=identifications,
+            )
+        )
 
     def user(self, public_id: object) -> AccountHolder:
         return user_get(program=self.program, public_id=public_id)
@@ -464,7 +490,7 @@ class V1View(ProgramAPIView):
             dry_run=dry_run,
             sent=sent,
         )
-        return self.render(written_user(write))
+        return self.render(write.user, write.identifications)
 
 
 class UsersV1View(V1View):
@@ -531,7 +557,7 @@ class UsersV1View(V1View):
             catalog=self.catalog,
             sent=sent,
         )
-        return self.render(written_user(write))
+        return self.render(write.user, write.identifications)
 
     def reactivate(self, items: dict[str, Any]) -> Response:
         ids = {items[name] for name in REACTIVATION_FIELDS if present(items.get(name))}

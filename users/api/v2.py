@@ -30,7 +30,7 @@ from api.views import ProgramAPIView
 from core import error_codes
 from core.exceptions import ApiError
 from users import selectors, services
-from users.api.results import children_of, with_children
+from users.api.results import Children, written_children
 from users.api.v2_parsing import (
     V2ReactivateIn,
     V2UserCreateIn,
@@ -181,8 +181,17 @@ class V2UsersView(ProgramAPIView):
         user.program = self.program  # already loaded with the client: no second query
         return user
 
-    def user_response(self, user: AccountHolder, status: int = 200) -> Response:
-        data = render_user(user, catalog=self.catalog, program_code=self.program.code)
+    def user_response(
+        self, user: AccountHolder, status: int = 200, children: Children | None = None
+    ) -> Response:
+        """The user as v2 shows it; `children` given by value (after a write), else read from
+        the user's related managers (prefetched by the selector)."""
+        if children is None:
+            data = render_user(user, catalog=self.catalog, program_code=self.program.code)
+        else:
+            data = render_user(
+                user, catalog=self.catalog, program_code=self.program.code, **children
+            )
         return Response(data, status=status, headers={"ETag": etag_for(user)})
 
     def fresh(self, user: AccountHolder) -> AccountHolder:
@@ -191,29 +200,21 @@ class V2UsersView(ProgramAPIView):
         fresh.program = self.program
         return fresh
 
-    def updated(self, saved: services.UserWrite) -> AccountHolder:
+    def updated(self, saved: services.UserWrite) -> tuple[AccountHolder, Children]:
         """The user as `user_update` returned it, re-read where the object may be stale.
 
         The row is re-read: the risk engine may have written to it, and PostgreSQL answers
         `metadata` / `created_by` with jsonb's key order, which a later GET shows. So are the
         open pending updates, which a change of a verified value adds. The identifications,
         addresses and tax residencies come from the write: those it changed it re-read, the
-        others are what `find_user` loaded (2 queries instead of 5).
+        others are what `find_user` loaded (2 queries instead of 5). They are returned beside
+        the user, for the renderer's arguments.
         """
-        children = children_of(saved)
-        for name in _CHILDREN:
-            if name not in children:  # prefetched by `find_user`: no query
-                children[name] = list(getattr(saved.user, name).all())
-        lookups = [
-            lookup for lookup in V2_PREFETCH if not (isinstance(lookup, str) and lookup in children)
-        ]
+        children = written_children(saved, saved.user)  # prefetched by `find_user`: no query
+        lookups = [lookup for lookup in V2_PREFETCH if not isinstance(lookup, str)]
         fresh = AccountHolder.objects.prefetch_related(*lookups).get(pk=saved.user.pk)
         fresh.program = self.program
-        return with_children(fresh, children)
-
-
-# The children a write returns (see `V2UsersView.updated`).
-_CHILDREN = ("identifications", "addresses", "tax_residencies")
+        return fresh, children
 
 
 class UserListCreateV2View(V2UsersView):
@@ -387,7 +388,8 @@ class UserDetailV2View(V2UsersView):
         if not saved.changed and saved.user is user:
             # nothing changed (every value already as sent): the user read above is current
             return self.user_response(user)
-        return self.user_response(self.updated(saved))
+        fresh, children = self.updated(saved)
+        return self.user_response(fresh, children=children)
 
 
 class UserEventsV2View(V2UsersView):

@@ -12,6 +12,7 @@ queries whatever its size.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
@@ -20,10 +21,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.masking import mask_number
 from enumerations.catalog import Catalog
 from users.api.common import id_type_masks, shown_number
 from users.api.v2_parsing import v2_field_name
-from users.audit import mask_tail
 from users.models import (
     AccountHolder,
     AccountType,
@@ -37,6 +38,7 @@ from users.models import (
     RiskStatus,
     Status,
     SubStatus,
+    TaxResidency,
     UserEvent,
 )
 from users.selectors import is_public_id, open_pending_updates, required_actions
@@ -297,8 +299,23 @@ def _open_pending(user: AccountHolder) -> list[PendingUpdate]:
     return list(cached) if cached is not None else open_pending_updates(user)
 
 
-def render_user(user: AccountHolder, *, catalog: Catalog, program_code: str) -> dict[str, Any]:
-    return UserRenderer(catalog=catalog, program_code=program_code).render(user)
+def render_user(
+    user: AccountHolder,
+    *,
+    catalog: Catalog,
+    program_code: str,
+    identifications: Iterable[Identification] | None = None,
+    addresses: Iterable[Address] | None = None,
+    tax_residencies: Iterable[TaxResidency] | None = None,
+) -> dict[str, Any]:
+    """One v2 user. The children are taken by value when given (what a write returned);
+    those not given are read from the user's related managers (prefetched by the selector)."""
+    return UserRenderer(catalog=catalog, program_code=program_code).render(
+        user,
+        identifications=identifications,
+        addresses=addresses,
+        tax_residencies=tax_residencies,
+    )
 
 
 def render_users(
@@ -437,18 +454,29 @@ class UserRenderer:
         number = item.number
         return {
             "type": _s(item.id_type),
-            "number": mask_tail(number) if self.masks(item.id_type) else number,
+            "number": mask_number(number) if self.masks(item.id_type) else number,
             "issue_date": _date(item.issue_date),
             "expiry_date": _date(item.expiry_date),
             "country_of_issue": _s(item.country_of_issue),
             "is_primary": _bool(item.is_primary),
         }
 
-    def render(self, user: AccountHolder) -> dict[str, Any]:
-        by_type = _addresses_by_type(user)
+    def render(
+        self,
+        user: AccountHolder,
+        *,
+        identifications: Iterable[Identification] | None = None,
+        addresses: Iterable[Address] | None = None,
+        tax_residencies: Iterable[TaxResidency] | None = None,
+    ) -> dict[str, Any]:
+        if identifications is None:
+            identifications = user.identifications.all()
+        if tax_residencies is None:
+            tax_residencies = user.tax_residencies.all()
+        by_type = {a.type: a for a in (user.addresses.all() if addresses is None else addresses)}
         employer_address = by_type.get(AddressType.EMPLOYER)
         pending = _open_pending(user)
-        identifications = sorted(user.identifications.all(), key=lambda i: not i.is_primary)
+        ids = sorted(identifications, key=lambda i: not i.is_primary)
         public_id = _s(user.public_id)
         return {
             "id": public_id,
@@ -467,7 +495,7 @@ class UserRenderer:
             "mobile_country_code": _s(user.mobile_country_code),
             "mobile": _s(user.mobile),
             "marital_status": _s(user.marital_status),
-            "identification": [self.identification(item) for item in identifications],
+            "identification": [self.identification(item) for item in ids],
             "birth": {
                 "date": _date(user.birth_date),
                 "place": _s(user.birth_place),
@@ -503,7 +531,7 @@ class UserRenderer:
             "purpose_of_account": _s(user.purpose_of_account),
             "country_of_residence": _s(user.country_of_residence),
             "tax_residencies": [
-                {"country": _s(t.country), "tin": _s(t.tin)} for t in user.tax_residencies.all()
+                {"country": _s(t.country), "tin": _s(t.tin)} for t in tax_residencies
             ],
             "fatca_crs_relevant": _bool(user.fatca_crs_relevant),
             "fatca_crs_confirmation_date": _datetime(user.fatca_crs_confirmation_date),
