@@ -3,8 +3,9 @@
 Every value is encrypted under its own random 256-bit data key (AES-GCM, from `cryptography`);
 the data key is wrapped (RFC 3394 AES key wrap) by a key-encryption key of the key ring
 `settings.PII_KEYS`, and the envelope carries the key id, the wrapped data key, the nonce and
-the ciphertext. The associated data binds a value to where it lives (table, column, row), so a
-ciphertext copied to another row or column does not decrypt.
+the ciphertext. The associated data binds a value to where it lives — a document file to its
+row and storage name; a field value to its table and column (core/fields.py: the row id is not
+known at INSERT) — so a ciphertext copied elsewhere does not decrypt.
 
 Equality look-ups use a blind index: HMAC-SHA256 (full length) of the value's canonical form,
 keyed by a key derived with HKDF from `settings.PII_INDEX_KEY` — a separate secret that does not
@@ -237,13 +238,30 @@ def encrypt_text(value: str, aad: bytes) -> str:
 
 
 def decrypt_text(token: str, aad: bytes) -> str:
+    return decrypt(_text_blob(token), aad).decode("utf-8")
+
+
+def _text_blob(token: str) -> bytes:
     if not token.startswith(TEXT_PREFIX):
         raise DecryptionError("not an encrypted text value")
     try:
-        blob = base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :].encode("ascii"))
+        return base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :].encode("ascii"))
     except (binascii.Error, UnicodeEncodeError) as error:
         raise DecryptionError("malformed encrypted text value") from error
-    return decrypt(blob, aad).decode("utf-8")
+
+
+def text_key_id(token: str) -> str:
+    """The key id an encrypted text value's data key is wrapped under."""
+    return envelope_key_id(_text_blob(token))
+
+
+def rewrap_text(token: str) -> str:
+    """`rewrap` for an encrypted text value: the same text when already under the newest key."""
+    blob = _text_blob(token)
+    moved = rewrap(blob)
+    if moved is blob:
+        return token
+    return TEXT_PREFIX + base64.urlsafe_b64encode(moved).decode("ascii")
 
 
 def associated_data(table: str, column: str, row: str | int) -> bytes:

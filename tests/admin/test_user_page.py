@@ -43,7 +43,6 @@ def add_history(user: AccountHolder, rows: int) -> None:
             "program": user.program,
             "id_type": "passport",
             "number": number,
-            "number_canonical": number,
         },
     )
     Address.objects.get_or_create(
