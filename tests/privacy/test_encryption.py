@@ -32,6 +32,7 @@ from users.models import (
     canonical_id_number,
     id_number_index,
 )
+from users.selectors import search_users
 from users.services import user_create, user_update
 
 # the test ring (config/settings/test.py): test2 is the newest key, test1 the older one
@@ -51,7 +52,7 @@ def person(n: int) -> dict[str, Any]:
         "born": born,
         "address_1": f"{n} Quokkaville Crescent",
         "address_2": f"Unit {n}-Xylo",
-        "city": person(100 + n % len(old_users))["city"],
+        "city": f"Marzipanton{n}",
         "state": f"Zebrastate{n}",
         "zipcode": f"7{n:05d}",
     }
@@ -168,11 +169,9 @@ def test_erased_blacklisted_user_keeps_only_the_id_number_blind_index(client_a: 
     assert not TaxResidency.objects.filter(user=user).exists()
     dump = database_text()
     assert [form for form in clear_forms(41) if form in dump] == []
-    for value in ("Ottilie", "Brightwater", user.public_id + "@"):
+    for value in ("Ottilie", "Brightwater", "otti41."):
         assert value not in dump
     # the admin search still finds the blocked record by its number
-    from users.selectors import search_users
-
     found = search_users(AccountHolder.objects.all(), person(41)["number"].lower())
     assert list(found) == [user]
 
