@@ -21,6 +21,7 @@ from enumerations.catalog import get_catalog
 from privacy.services import erase_user
 from tests.conftest import api_for, requires_postgres
 from tests.privacy.test_erasure import CLI, OPERATOR, database_text
+from tests.users.conftest import make_user  # noqa: F401 - the fixture
 from users.lifecycle import user_change_status
 from users.models import (
     AccountHolder,
@@ -222,12 +223,12 @@ def test_encrypted_columns_refuse_comparisons(make_user: Any) -> None:
 def test_blind_indexes_are_keyed_hashes_of_the_canonical_values(make_user: Any) -> None:
     user = make_user(
         birth_date="1988-02-29",
-        identification={"primary": {"id_type": "passport", "number": "e-975 3102"}},
+        identification={"primary": {"id_type": "drivers_id", "number": "dl-975-3102"}},
     )
     document = user.identifications.get()
-    assert document.number == "e-975 3102"  # what the client sent, decrypted
-    assert canonical_id_number(document.number) == "E9753102"
-    assert document.number_index == crypto.blind_index("identification.number", "E9753102")
+    assert document.number == "dl-975-3102"  # what the client sent, decrypted
+    assert canonical_id_number(document.number) == "DL9753102"
+    assert document.number_index == crypto.blind_index("identification.number", "DL9753102")
     assert len(document.number_index) == 64
     user.refresh_from_db()
     assert user.birth_date == date(1988, 2, 29)
@@ -236,7 +237,7 @@ def test_blind_indexes_are_keyed_hashes_of_the_canonical_values(make_user: Any) 
     assert user.birth_year_index == crypto.blind_index("user.birth_date.year", "1988")
     # another index key gives other hashes: the index key is a secret too
     with override_settings(PII_INDEX_KEY="another-index-key"):
-        assert id_number_index("E9753102") != document.number_index
+        assert id_number_index("DL9753102") != document.number_index
 
 
 @pytest.mark.django_db
@@ -246,13 +247,13 @@ def test_id_number_uniqueness_and_max_duplicate_compare_blind_indexes(make_user:
     from enumerations.models import IdType
     from tests.users.conftest import api_actor
 
-    make_user(identification={"primary": {"id_type": "passport", "number": "K5550001"}})
-    spelled = {"primary": {"id_type": "passport", "number": "k 555-0001"}}
+    make_user(identification={"primary": {"id_type": "drivers_id", "number": "DL5550001"}})
+    spelled = {"primary": {"id_type": "drivers_id", "number": "dl-555-0001"}}
     with pytest.raises(ApiError) as refused:
         make_user(identification=spelled)
     assert refused.value.errors[0].code == "resource_id_type_unique"
     # up to max_duplicate live holders of one number, each in its own slot
-    IdType.objects.filter(code="passport").update(max_duplicate=2)
+    IdType.objects.filter(code="drivers_id").update(max_duplicate=2)
     bump_version()
     second = make_user(identification=spelled)
     assert second.identifications.get().dup_slot == 1
@@ -261,13 +262,13 @@ def test_id_number_uniqueness_and_max_duplicate_compare_blind_indexes(make_user:
     # an update that keeps the number (however spelled) keeps its slot
     user_update(
         user=second,
-        changes={"identification": {"primary": {"id_type": "passport", "number": "K5550001"}}},
+        changes={"identification": {"primary": {"id_type": "drivers_id", "number": "DL5550001"}}},
         actor=api_actor(),
         channel=Channel.API_V1,
         catalog=get_catalog(),
     )
     assert second.identifications.get().dup_slot == 1
-    assert Identification.objects.filter(number_index=id_number_index("K5550001")).count() == 2
+    assert Identification.objects.filter(number_index=id_number_index("DL5550001")).count() == 2
 
 
 @pytest.mark.django_db
