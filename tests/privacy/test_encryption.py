@@ -20,8 +20,8 @@ from core.fields import column_associated_data, key_ids_in_use
 from enumerations.catalog import get_catalog
 from privacy.services import erase_user
 from tests.conftest import api_for, requires_postgres
+from tests.factories import ApiClientFactory
 from tests.privacy.test_erasure import CLI, OPERATOR, database_text
-from tests.users.conftest import make_user  # noqa: F401 - the fixture
 from users.lifecycle import user_change_status
 from users.models import (
     AccountHolder,
@@ -441,3 +441,30 @@ def test_rotation_during_a_load_of_creates_loses_nothing(program_a: Any) -> None
             assert address.address_1 == p["address_1"] or address.address_1.endswith("Rotation Row")
     for model in (AccountHolder, Identification, Address, TaxResidency):
         assert set(key_ids_in_use(model)) == {"test2"}
+
+
+@pytest.mark.django_db
+def test_bench_loader_writes_what_the_api_writes(seeded: None) -> None:
+    """bench/dataset.py (COPY on PostgreSQL, bulk_create elsewhere) writes envelopes and blind
+    indexes that the API reads and searches like its own rows."""
+    from bench import dataset
+
+    programs = dataset.ensure_programs()
+    assert dataset.load_users(count=12, programs=programs, progress=False) == 12
+    document = Identification.objects.select_related("user").order_by("pk").first()
+    assert document is not None
+    user = document.user
+    assert stored("users_identification", "number", document.pk).startswith("pii1:")
+    assert stored("users_accountholder", "birth_date", user.pk).startswith("pii1:")
+    assert document.number.startswith("E")  # decrypts
+    assert document.number_index == id_number_index(document.number)
+    assert isinstance(user.birth_date, date)
+    assert user.birth_date_index == crypto.blind_index(
+        "user.birth_date", user.birth_date.isoformat()
+    )
+    client = api_for(ApiClientFactory(program=user.program))
+    url = f"/{user.program.code}/v1/oauth/consumer/search/users"
+    found = client.get(url, {"id_number": document.number.lower()}).json()["users"]
+    assert [u["id"] for u in found] == [user.public_id]
+    born = client.get(url, {"birthday": user.birth_date.isoformat()}).json()["users"]
+    assert user.public_id in [u["id"] for u in born]
