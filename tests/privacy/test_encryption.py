@@ -468,3 +468,78 @@ def test_bench_loader_writes_what_the_api_writes(seeded: None) -> None:
     assert [u["id"] for u in found] == [user.public_id]
     born = client.get(url, {"birthday": user.birth_date.isoformat()}).json()["users"]
     assert user.public_id in [u["id"] for u in born]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_encrypt_rows_written_before_them(program_a: Any, api_a: Any) -> None:
+    """users 0009-0011 on a database holding clear values: every value ends up encrypted,
+    every blind index filled, and the rows read, search and stay unique as the API's own."""
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    before, after = (
+        ("users", "0008_personal_data_event_types"),
+        (
+            "users",
+            "0011_blind_index_constraints",
+        ),
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps
+    now = timezone.now()
+    holder = old.get_model("users", "AccountHolder").objects.create(
+        program_id=program_a.pk,
+        public_id="f" * 32,
+        first_name="Old",
+        birth_date=date(1955, 5, 5),
+        created_at=now,
+        updated_at=now,
+    )
+    old.get_model("users", "Identification").objects.create(
+        user_id=holder.pk,
+        program_id=program_a.pk,
+        id_type="passport",
+        number="e-7654-321",
+        number_canonical="E7654321",
+    )
+    old.get_model("users", "Address").objects.create(
+        user_id=holder.pk, type="residential", address_1="5 Old Lane", city="Oldtown"
+    )
+    old.get_model("users", "TaxResidency").objects.create(
+        user_id=holder.pk, country="SGP", tin="OLD-TIN-1"
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+
+    user = AccountHolder.objects.get(pk=holder.pk)
+    assert user.birth_date == date(1955, 5, 5)
+    assert user.birth_year_index == crypto.blind_index("user.birth_date.year", "1955")
+    document = user.identifications.get()
+    assert document.number == "e-7654-321"
+    assert document.number_index == id_number_index("E7654321")
+    assert user.addresses.get().city == "Oldtown"
+    assert user.tax_residencies.get().tin == "OLD-TIN-1"
+    dump = database_text()
+    for clear in ("e-7654-321", "E7654321", "5 Old Lane", "Oldtown", "OLD-TIN-1", "1955-05-05"):
+        assert clear not in dump, clear
+    url = "/alpha/v1/oauth/consumer/search/users"
+    found = api_a.get(url, {"id_number": "E7654321"}).json()["users"]
+    assert [u["id"] for u in found] == [user.public_id]
+    # the unique index moved to the blind index: the number cannot be taken again
+    taken = api_a.post(
+        "/alpha/v1/users",
+        {
+            "first_name": "New",
+            "last_name": "Holder",
+            "preferred_name": "New",
+            "email": "new.holder@example.com",
+            "mobile_country_code": "65",
+            "mobile": "91112222",
+            "id_type": "passport",
+            "id_number": "E7654321",
+        },
+        format="json",
+    )
+    assert taken.json()["code"] == "resource_id_type_unique", taken.content
