@@ -543,3 +543,19 @@ def test_migrations_encrypt_rows_written_before_them(program_a: Any, api_a: Any)
         format="json",
     )
     assert taken.json()["code"] == "resource_id_type_unique", taken.content
+
+
+@pytest.mark.django_db
+def test_admin_search_finds_holders_by_whole_id_number_only(make_user: Any, program_b: Any) -> None:
+    ada = make_user(identification={"primary": {"id_type": "passport", "number": "K2468135"}})
+    other = make_user(
+        program=program_b,
+        identification={"primary": {"id_type": "passport", "number": "K2468135"}},
+    )
+    everyone = AccountHolder.objects.all()
+    for term in ("K2468135", "k2468135", "idno:k-2468-135", "IDNO: K2468135"):
+        assert set(search_users(everyone, term)) == {ada, other}, term
+    assert list(search_users(everyone, "K246813")) == []  # no part of a number
+    assert list(search_users(AccountHolder.objects.filter(program=program_b), "K2468135")) == [
+        other
+    ]
