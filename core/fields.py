@@ -13,7 +13,8 @@ value, wrapped by the newest key of ONBOARD_PII_KEYS):
   column. A ciphertext moved to another column or table does not decrypt; one copied to another
   row of the same column does — only someone who can already write the table can do that.
 - A ciphertext is random: it cannot be compared. These fields answer no lookup but `isnull`
-  (a `filter(number=...)` is an error, not a silent empty result); equality look-ups go
+  and `= ''` (a `filter(number="E123")` is an error, not a silent empty result); equality
+  look-ups go
   through a `BlindIndexField`: HMAC-SHA256 (full-length hex) of the canonical form of another
   field of the row, computed in `pre_save` (so `save`, `create` and `bulk_create` all fill it;
   `save(update_fields=...)` must name it with its source: `with_indexes`).
@@ -35,13 +36,28 @@ from functools import cached_property
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import FieldError
 from django.db import connection, models, transaction
 from django.db.models import Model
+from django.db.models.lookups import Exact
 
 from core import crypto
 
-# the only lookup an encrypted column answers
-_ENCRYPTED_LOOKUPS = frozenset({"isnull"})
+
+class _EmptyExact(Exact):
+    """`= ''` (stored as it is) compares; any other value is random ciphertext: refused."""
+
+    def get_prep_lookup(self) -> Any:
+        if self.rhs != "":
+            raise FieldError(
+                f"{self.lhs.output_field.name} is encrypted: it compares only with '' "
+                "(use its blind index for equality)."
+            )
+        return super().get_prep_lookup()
+
+
+# the only lookups an encrypted column answers
+_ENCRYPTED_LOOKUPS: dict[str, Any] = {"exact": _EmptyExact}
 
 
 def column_associated_data(table: str, column: str) -> bytes:
@@ -64,7 +80,9 @@ class _EncryptedMixin:
         return "TextField"
 
     def get_lookup(self, lookup_name: str) -> Any:
-        if lookup_name not in _ENCRYPTED_LOOKUPS:
+        if lookup_name in _ENCRYPTED_LOOKUPS:
+            return _ENCRYPTED_LOOKUPS[lookup_name]
+        if lookup_name != "isnull":
             return None
         return super().get_lookup(lookup_name)  # type: ignore[misc]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
 from core import error_codes, identifiers
@@ -111,7 +111,7 @@ def _id_number_q(term: str) -> Q:
     if not canonical:
         return Q(pk__in=[])
     holders = Identification.objects.filter(number_index=id_number_index(canonical))
-    return Q(pk__in=holders.values("user_id"))
+    return Q(pk__in=Subquery(holders.values("user_id")))
 
 
 def _reference_q(term: str) -> Q:
