@@ -217,6 +217,9 @@ def test_encrypted_columns_refuse_comparisons(make_user: Any) -> None:
     with pytest.raises(FieldError):
         list(AccountHolder.objects.filter(birth_date=date(1990, 1, 1)))
     assert Identification.objects.filter(number__isnull=False).count() == 1
+    # '' is stored as it is, so it compares (documents' "has an address" check)
+    assert Identification.objects.exclude(number="").count() == 1
+    assert AccountHolder.objects.filter(birth_date__isnull=True).count() == 1
 
 
 @pytest.mark.django_db
