@@ -3,8 +3,9 @@
 Every value is encrypted under its own random 256-bit data key (AES-GCM, from `cryptography`);
 the data key is wrapped (RFC 3394 AES key wrap) by a key-encryption key of the key ring
 `settings.PII_KEYS`, and the envelope carries the key id, the wrapped data key, the nonce and
-the ciphertext. The associated data binds a value to where it lives (table, column, row), so a
-ciphertext copied to another row or column does not decrypt.
+the ciphertext. The associated data binds a value to where it lives — a document file to its
+row and storage name; a field value to its table and column (core/fields.py: the row id is not
+known at INSERT) — so a ciphertext copied elsewhere does not decrypt.
 
 Equality look-ups use a blind index: HMAC-SHA256 (full length) of the value's canonical form,
 keyed by a key derived with HKDF from `settings.PII_INDEX_KEY` — a separate secret that does not
@@ -145,12 +146,24 @@ def encrypt(plaintext: bytes, aad: bytes) -> bytes:
     return _envelope(ring.current_id, wrapped, nonce, ciphertext)
 
 
+@lru_cache(maxsize=4096)
+def _cipher_for(kek: bytes, wrapped: bytes) -> AESGCM:
+    """The AES-GCM cipher of a wrapped data key: unwrapping (RFC 3394, 24 AES rounds driven from
+    Python) and building the cipher are most of a small value's decryption, and the same
+    records are read again and again (a user's page, its next GET). Bounded; the entries are
+    data keys, which the process can unwrap at will anyway (it holds the key ring)."""
+    try:
+        return AESGCM(aes_key_unwrap(kek, wrapped))
+    except InvalidUnwrap as error:
+        raise DecryptionError("the data key does not unwrap under its key") from error
+
+
 def decrypt(blob: bytes, aad: bytes) -> bytes:
     """The plaintext of an envelope; DecryptionError if anything about it is wrong."""
     key_id, wrapped, nonce, ciphertext = _open_envelope(blob)
-    dek = _unwrap(key_ring(), key_id, wrapped)
+    cipher = _cipher_for(key_ring().get(key_id), wrapped)
     try:
-        return AESGCM(dek).decrypt(nonce, ciphertext, aad)
+        return cipher.decrypt(nonce, ciphertext, aad)
     except InvalidTag as error:
         raise DecryptionError("the ciphertext or its associated data was altered") from error
 
@@ -237,18 +250,44 @@ def encrypt_text(value: str, aad: bytes) -> str:
 
 
 def decrypt_text(token: str, aad: bytes) -> str:
+    return decrypt(_text_blob(token), aad).decode("utf-8")
+
+
+def _text_blob(token: str) -> bytes:
     if not token.startswith(TEXT_PREFIX):
         raise DecryptionError("not an encrypted text value")
     try:
-        blob = base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :].encode("ascii"))
+        return base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :].encode("ascii"))
     except (binascii.Error, UnicodeEncodeError) as error:
         raise DecryptionError("malformed encrypted text value") from error
-    return decrypt(blob, aad).decode("utf-8")
+
+
+def text_key_id(token: str) -> str:
+    """The key id an encrypted text value's data key is wrapped under."""
+    return envelope_key_id(_text_blob(token))
+
+
+def rewrap_text(token: str) -> str:
+    """`rewrap` for an encrypted text value: the same text when already under the newest key."""
+    blob = _text_blob(token)
+    moved = rewrap(blob)
+    if moved is blob:
+        return token
+    return TEXT_PREFIX + base64.urlsafe_b64encode(moved).decode("ascii")
 
 
 def associated_data(table: str, column: str, row: str | int) -> bytes:
     """What binds a value to its place: `table/column/row`."""
     return f"{table}/{column}/{row}".encode()
+
+
+@lru_cache(maxsize=64)
+def _index_mac(root: str, purpose: str) -> hmac.HMAC:
+    """The HMAC state after the key and the purpose: each index value copies it (cheaper than
+    keying a new HMAC every time)."""
+    mac = hmac.new(_index_key_for(root), digestmod=hashlib.sha256)
+    mac.update(purpose.encode("utf-8") + b"\x00")
+    return mac
 
 
 @lru_cache(maxsize=8)
@@ -266,6 +305,6 @@ def blind_index(purpose: str, canonical: str) -> str:
     `purpose` (e.g. `identification.number`) keeps equal values of different kinds from
     sharing an index value.
     """
-    key = _index_key_for(settings.PII_INDEX_KEY)
-    message = purpose.encode("utf-8") + b"\x00" + canonical.encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    mac = _index_mac(settings.PII_INDEX_KEY, purpose).copy()
+    mac.update(canonical.encode("utf-8"))
+    return mac.hexdigest()

@@ -8,6 +8,12 @@ terminal status whose program's retention period (`Program.retention_days`) has 
 the user was closed, unless a legal override was approved by a second operator
 (`ErasureRequest`). Blacklist entries are the operators' list, not the user's record: they are
 left as they are and keep blocking.
+
+The encrypted columns (id numbers, tax ids, birth date, address lines; core/fields.py) go with
+their rows or are blanked, and so do the birth date's blind indexes. What stays is the blind
+index of the id numbers of a user closed as blacklisted or blocked (`KEEPS_ID_INDEX`): a keyed
+hash, no number, that lets an operator's search by id number (admin `idno:`) still find the
+blocked record when the number comes back — the block stays enforceable without the data.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from users.models import (
     AccountHolder,
     EventType,
     PendingUpdate,
+    Status,
     UserEvent,
     UserNote,
 )
@@ -83,6 +90,10 @@ PERSONAL_FIELDS: tuple[str, ...] = (
     "metadata",
     "created_by",
 )
+
+
+# The closing statuses whose id-number blind indexes erasure keeps (module docstring).
+KEEPS_ID_INDEX: frozenset[str] = frozenset({Status.BLACKLISTED, Status.BLOCKED})
 
 
 class ErasureRefused(Exception):
@@ -163,7 +174,17 @@ def erase_user(
     documents.delete()
     KycSubmission.objects.filter(user=locked).update(kyc_details=None, message="")
 
-    locked.identifications.all().delete()
+    if locked.status in KEEPS_ID_INDEX:
+        # the number (encrypted) and the document's details go; type and blind index stay
+        locked.identifications.update(
+            number="",
+            issue_date=None,
+            expiry_date=None,
+            country_of_issue=None,
+            holder_live=False,
+        )
+    else:
+        locked.identifications.all().delete()
     locked.addresses.all().delete()
     locked.tax_residencies.all().delete()
     PendingUpdate.objects.filter(user=locked).update(value=ERASED, decision_reason="")

@@ -53,7 +53,9 @@ _NAME_FIELDS = frozenset(
         "birth_place",
     }
 )
-_ADDRESS_LINES = frozenset({"address_1", "address_2", "address_3", "address_4", "zipcode"})
+_ADDRESS_LINES = frozenset(
+    {"address_1", "address_2", "address_3", "address_4", "city", "state", "zipcode"}
+)
 
 
 def mask_value(path: str, value: Any) -> Any:

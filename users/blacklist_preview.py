@@ -10,9 +10,17 @@ from datetime import date
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 
+from programs.models import Program
 from risk.matching import entry_matches_value
 from risk.models import BlacklistEntry, EntityAttribute, MatchType
-from users.models import TERMINAL_STATUSES, AccountHolder, Identification
+from users.models import (
+    TERMINAL_STATUSES,
+    AccountHolder,
+    Identification,
+    birth_date_indexes,
+    canonical_id_number,
+    id_number_index,
+)
 
 # The user column each name attribute reads.
 _NAME_COLUMNS: dict[str, str] = {
@@ -66,17 +74,23 @@ def _indexed_users(entry: BlacklistEntry) -> QuerySet[AccountHolder] | None:
                 split |= Q(mobile_country_code=key[:cut], mobile=key[cut:])
         return users.filter(split)
     if attribute == EntityAttribute.ID_NUMBER:
-        lookup = "number_canonical" if exact else "number_canonical__iexact"
-        holders = Identification.objects.filter(**{lookup: key}).values("user_id")
+        # numbers are encrypted: the blind index of the canonical (upper-case) number
+        index = id_number_index(canonical_id_number(key))
+        holders = Identification.objects.filter(number_index=index).values("user_id")
         return users.filter(pk__in=holders)
     if attribute == EntityAttribute.NATIONALITY:
         return users.filter(nationality=key) if exact else users.filter(nationality__iexact=key)
     if attribute == EntityAttribute.BIRTHDAY:
         text = key if exact else f"{key[:4]}-{key[4:6]}-{key[6:8]}"
         try:
-            return users.filter(birth_date=date.fromisoformat(text))
+            text = date.fromisoformat(text).isoformat()
         except ValueError:
             return users.none()
+        # birth dates are encrypted: their blind indexes, which lead with the program
+        if entry.program_id is None:
+            programs = list(Program.objects.order_by("pk").values_list("pk", flat=True))
+            users = users.filter(program_id__in=programs)  # one index descent per program
+        return users.filter(**birth_date_indexes(text))
     if attribute in _NAME_COLUMNS and exact:
         return users.filter(**{_NAME_COLUMNS[attribute]: key})
     return None
@@ -85,11 +99,11 @@ def _indexed_users(entry: BlacklistEntry) -> QuerySet[AccountHolder] | None:
 def effect_preview(entries: Sequence[BlacklistEntry]) -> list[EffectPreview]:
     """What each entry would match among today's users (an operator's on-demand check).
 
-    Canonical forms with an index (e-mail, mobile, id number, nationality, birthday) are
-    counted by query. Folded e-mails and normalized / fuzzy names have no index on the users
-    table, so those are found by reading the attribute's column once for all such entries
-    (a few seconds at a million users): this is why the preview is an action on at most
-    MAX_PREVIEW_ENTRIES entries, never part of a page.
+    Canonical forms with an index (e-mail, mobile, id number and birthday by their blind
+    indexes, nationality) are counted by query. Folded e-mails and normalized / fuzzy names
+    have no index on the users table, so those are found by reading the attribute's column
+    once for all such entries (a few seconds at a million users): this is why the preview is
+    an action on at most MAX_PREVIEW_ENTRIES entries, never part of a page.
     """
     if len(entries) > MAX_PREVIEW_ENTRIES:
         raise ValueError(f"preview at most {MAX_PREVIEW_ENTRIES} entries at a time")

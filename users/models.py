@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -11,7 +12,45 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from core import identifiers
+from core.fields import (
+    BlindIndexField,
+    EncryptedDateField,
+    EncryptedTextField,
+    iso_date,
+    iso_month,
+    iso_year,
+    with_indexes,
+)
 from programs.models import Program
+
+_ID_SEPARATORS = re.compile(r"[\s\-]")
+
+
+def canonical_id_number(number: str) -> str:
+    """Upper-case, without spaces or dashes: what uniqueness, search and screening compare
+    (through the number's blind index)."""
+    return _ID_SEPARATORS.sub("", number).upper()
+
+
+def id_number_index(canonical: str) -> str:
+    """The blind index of an id number already in canonical form (`Identification.number_index`
+    holds it): how a number is looked up, since the number itself is encrypted."""
+    index = Identification._meta.get_field("number_index")
+    assert isinstance(index, BlindIndexField)
+    return index.index_of(canonical) or ""
+
+
+def birth_date_indexes(value: str) -> dict[str, str]:
+    """The blind-index equalities that find a birth date `YYYY-MM-DD`, month `YYYY-MM` or year
+    `YYYY` (the leading columns of `user_program_birth_idx`)."""
+    names = ("birth_year_index", "birth_month_index", "birth_date_index")
+    wanted = {4: names[:1], 7: names[:2], 10: names}[len(value)]
+    found: dict[str, str] = {}
+    for name in wanted:
+        field = AccountHolder._meta.get_field(name)
+        assert isinstance(field, BlindIndexField)
+        found[name] = field.index_of(value) or ""  # the transforms cut the ISO text
+    return found
 
 
 def new_public_id() -> str:
@@ -144,7 +183,8 @@ class AccountHolder(models.Model):
     gender = models.CharField(max_length=20, blank=True, null=True)
     marital_status = models.CharField(max_length=20, blank=True, null=True)
     nationality = models.CharField(max_length=3, blank=True, null=True)
-    birth_date = models.DateField(blank=True, null=True)
+    # encrypted (SPEC §15); searched by the blind indexes of the date, its month and its year
+    birth_date = EncryptedDateField(blank=True, null=True)
     birth_place = models.CharField(max_length=100, blank=True, null=True)
     birth_country = models.CharField(max_length=3, blank=True, null=True)
 
@@ -229,6 +269,19 @@ class AccountHolder(models.Model):
 
     created_at = models.DateTimeField(db_index=False)
     updated_at = models.DateTimeField()
+
+    # Blind indexes of the birth date (v1 search `birthday`: the day, and with fuzzy the month
+    # or the year). The year and month ones tell whoever holds the database which users share
+    # a birth year / month (not which year): the price of the fuzzy search (README).
+    birth_date_index = BlindIndexField(
+        source="birth_date", purpose="user.birth_date", transform=iso_date
+    )
+    birth_month_index = BlindIndexField(
+        source="birth_date", purpose="user.birth_date.month", transform=iso_month
+    )
+    birth_year_index = BlindIndexField(
+        source="birth_date", purpose="user.birth_date.year", transform=iso_year
+    )
     # Bumped on every write; the v2 ETag.
     row_version = models.PositiveIntegerField(default=1)
 
@@ -302,8 +355,11 @@ class AccountHolder(models.Model):
             models.Index(
                 fields=["program", "type", "-created_at", "-id"], name="user_program_type_idx"
             ),
-            # v1 search by birthday (users.api.search)
-            models.Index(fields=["program", "birth_date"], name="user_program_birth_idx"),
+            # v1 search by birthday (users.api.search): year, year + month, or the whole date
+            models.Index(
+                fields=["program", "birth_year_index", "birth_month_index", "birth_date_index"],
+                name="user_program_birth_idx",
+            ),
             # admin search across programs
             models.Index(Lower("email"), name="user_email_idx"),
             models.Index(fields=["mobile"], name="user_mobile_idx"),
@@ -326,7 +382,7 @@ class AccountHolder(models.Model):
         )
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            names = set(update_fields)
+            names = with_indexes(AccountHolder, update_fields)
             if "email" in names:
                 names.add("email_canonical")
             if names & {"mobile_country_code", "mobile"}:
@@ -348,7 +404,8 @@ class Identification(models.Model):
 
     `program` and `holder_live` copy the user's program and non-terminal state so that the
     database can enforce the id type's `max_duplicate`: each live holder of a number takes a
-    distinct `dup_slot` below the limit, and (program, type, number, slot) is unique.
+    distinct `dup_slot` below the limit, and (program, type, number, slot) is unique — the
+    number compared by its blind index (`number_index`), the number itself stored encrypted.
     """
 
     user = models.ForeignKey(
@@ -357,8 +414,12 @@ class Identification(models.Model):
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
     is_primary = models.BooleanField(default=True)
     id_type = models.CharField(max_length=30)
-    number = models.CharField(max_length=30)
-    number_canonical = models.CharField(max_length=30, help_text="Upper-case, no spaces or dashes.")
+    number = EncryptedTextField(max_length=30)
+    # HMAC of the canonical number (upper-case, no spaces or dashes); kept by erasure for the
+    # blacklisted and blocked (privacy.services)
+    number_index = BlindIndexField(
+        source="number", purpose="identification.number", transform=canonical_id_number
+    )
     issue_date = models.DateField(blank=True, null=True)
     expiry_date = models.DateField(blank=True, null=True)
     country_of_issue = models.CharField(max_length=3, blank=True, null=True)
@@ -372,19 +433,27 @@ class Identification(models.Model):
                 fields=["user", "is_primary"], name="identification_one_per_rank"
             ),
             models.UniqueConstraint(
-                fields=["program", "id_type", "number_canonical", "dup_slot"],
+                fields=["program", "id_type", "number_index", "dup_slot"],
                 condition=Q(holder_live=True),
                 name="identification_number_slot_unique",
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["program", "id_type", "number_canonical"], name="identification_number_idx"
-            ),
+            # search by number (v1 search, admin, blacklist preview), in a program or across
+            models.Index(fields=["number_index"], name="identification_number_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.id_type} ({'primary' if self.is_primary else 'secondary'})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = with_indexes(Identification, kwargs["update_fields"])
+        super().save(*args, **kwargs)
+
+    @property
+    def number_canonical(self) -> str:
+        return canonical_id_number(self.number) if self.number else ""
 
 
 class AddressType(models.TextChoices):
@@ -396,18 +465,21 @@ class AddressType(models.TextChoices):
 
 
 class Address(models.Model):
-    """A typed postal address; one per type per user."""
+    """A typed postal address; one per type per user. The lines, city, state and zipcode are
+    encrypted (SPEC §15)."""
 
     user = models.ForeignKey(AccountHolder, on_delete=models.CASCADE, related_name="addresses")
     type = models.CharField(max_length=12, choices=AddressType.choices)
-    address_1 = models.CharField(max_length=255, blank=True, null=True)
-    address_2 = models.CharField(max_length=255, blank=True, null=True)
-    address_3 = models.CharField(max_length=255, blank=True, null=True)
-    address_4 = models.CharField(max_length=255, blank=True, null=True)
-    city = models.CharField(max_length=100, blank=True, null=True)
-    state = models.CharField(max_length=100, blank=True, null=True)
+    address_1 = EncryptedTextField(max_length=255, blank=True, null=True)
+    address_2 = EncryptedTextField(max_length=255, blank=True, null=True)
+    address_3 = EncryptedTextField(max_length=255, blank=True, null=True)
+    address_4 = EncryptedTextField(max_length=255, blank=True, null=True)
+    city = EncryptedTextField(max_length=100, blank=True, null=True)
+    state = EncryptedTextField(max_length=100, blank=True, null=True)
+    # the country stays clear: a country code says little about the person, and screening
+    # and reports group by it
     country = models.CharField(max_length=3, blank=True, null=True)
-    zipcode = models.CharField(max_length=20, blank=True, null=True)
+    zipcode = EncryptedTextField(max_length=20, blank=True, null=True)
 
     class Meta:
         ordering = ("user_id", "type")
@@ -430,7 +502,7 @@ class TaxResidency(models.Model):
         AccountHolder, on_delete=models.CASCADE, related_name="tax_residencies"
     )
     country = models.CharField(max_length=3)
-    tin = models.CharField(max_length=50, blank=True, null=True)
+    tin = EncryptedTextField(max_length=50, blank=True, null=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

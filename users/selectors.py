@@ -5,13 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
 from core import error_codes, identifiers
 from core.exceptions import ApiError
 from programs.models import Program
-from users.models import AccountHolder, Identification, PendingUpdate, PendingUpdateStatus
+from users.models import (
+    AccountHolder,
+    Identification,
+    PendingUpdate,
+    PendingUpdateStatus,
+    canonical_id_number,
+    id_number_index,
+)
 
 PUBLIC_ID = re.compile(r"^[0-9a-f]{32}\Z")
 
@@ -69,7 +76,7 @@ def required_actions(pending: list[PendingUpdate]) -> list[dict[str, str]]:
 
 HEX_ID = re.compile(r"^[0-9a-fA-F]{32}\Z")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,}$")
-SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer")
+SEARCH_PREFIXES = ("id", "email", "mobile", "name", "ref", "customer", "idno")
 
 
 def _name_q(term: str, program_ids: Callable[[], Sequence[int]]) -> Q:
@@ -97,6 +104,16 @@ def _mobile_q(term: str) -> Q:
     return q
 
 
+def _id_number_q(term: str) -> Q:
+    """Holders of an id number: the blind index of its canonical form (numbers are encrypted,
+    so only the whole number is found, never a part of it)."""
+    canonical = canonical_id_number(term)
+    if not canonical:
+        return Q(pk__in=[])
+    holders = Identification.objects.filter(number_index=id_number_index(canonical))
+    return Q(pk__in=Subquery(holders.values("user_id")))
+
+
 def _reference_q(term: str) -> Q:
     return Q(customer_id=term) | Q(client_ref_id=term)
 
@@ -120,16 +137,17 @@ def user_search_q(term: str, *, program_ids: Callable[[], Sequence[int]]) -> Q:
             "name": lambda: _name_q(value, program_ids),
             "ref": lambda: Q(client_ref_id=value),
             "customer": lambda: Q(customer_id=value),
+            "idno": lambda: _id_number_q(value),
         }[kind]()
     if "@" in term:
         return Q(email_canonical=identifiers.email_key(term))
     if HEX_ID.match(term):
         return Q(public_id=term.lower()) | _reference_q(term)
     if PHONE.match(term):
-        return _mobile_q(term) | _reference_q(term)
+        return _mobile_q(term) | _reference_q(term) | _id_number_q(term)
     if any(ch.isdigit() for ch in term):
-        # names hold no digits (SPEC §6): only the references, each an index look-up
-        return _reference_q(term)
+        # names hold no digits (SPEC §6): the references and id numbers, each an index look-up
+        return _reference_q(term) | _id_number_q(term)
     return _reference_q(term) | _name_q(term, program_ids)
 
 

@@ -583,11 +583,9 @@ def _save(
                 continue
             for key in _ID_KEYS:
                 setattr(existing, key, getattr(doc, key))
-            existing.number_canonical = doc.number_canonical or ""
             existing.dup_slot = plan.id_slots.get(rank, existing.dup_slot)
-            existing.save(
-                update_fields=[*_ID_KEYS, "number_canonical", "dup_slot"],
-            )
+            # the number's blind index follows the number (Identification.save)
+            existing.save(update_fields=[*_ID_KEYS, "dup_slot"])
         if new_rows:
             Identification.objects.bulk_create(new_rows)
         if plan.addresses:
@@ -682,8 +680,7 @@ def _identification(
         program_id=user.program_id,
         is_primary=rank == "primary",
         id_type=doc.id_type or "",
-        number=doc.number or "",
-        number_canonical=doc.number_canonical or "",
+        number=doc.number or "",  # encrypted; its blind index is derived when it is saved
         issue_date=doc.issue_date,
         expiry_date=doc.expiry_date,
         country_of_issue=doc.country_of_issue,

@@ -21,7 +21,13 @@ from core.exceptions import ApiError, FieldError
 from enumerations.catalog import Catalog
 from programs.models import Program
 from users import fields as f
-from users.models import TERMINAL_STATUSES, AccountHolder, Identification, canonical_contact
+from users.models import (
+    TERMINAL_STATUSES,
+    AccountHolder,
+    Identification,
+    canonical_contact,
+    id_number_index,
+)
 from users.validation import RANKS, CleanWrite, Rank, current_identifications, field_error
 
 
@@ -78,7 +84,9 @@ def precheck(
 def _id_number_slots(
     clean: CleanWrite, *, program: Program, catalog: Catalog, user: AccountHolder | None
 ) -> None:
-    """Find a free `dup_slot` below the id type's `max_duplicate` for each new number."""
+    """Find a free `dup_slot` below the id type's `max_duplicate` for each new number.
+
+    Numbers are stored encrypted: holders are found by the number's blind index."""
     wanted: dict[str, tuple[str, str, int]] = {}
     current_ids = current_identifications(user)
     holder_live = user is None or user.status not in TERMINAL_STATUSES
@@ -97,17 +105,17 @@ def _id_number_slots(
             continue
         entry = catalog.get_any("id_types", doc.id_type)
         limit = int(entry.extra.get("max_duplicate") or 1) if entry else 1
-        wanted[rank] = (doc.id_type, doc.number_canonical, limit)
+        wanted[rank] = (doc.id_type, id_number_index(doc.number_canonical), limit)
     if not wanted:
         return
     conditions = Q()
     for id_type, number, _ in wanted.values():
-        conditions |= Q(id_type=id_type, number_canonical=number)
+        conditions |= Q(id_type=id_type, number_index=number)
     holders = Identification.objects.filter(program=program, holder_live=True).filter(conditions)
     if user is not None and user.pk is not None:
         holders = holders.exclude(user=user)
     taken: dict[tuple[str, str], set[int]] = {}
-    for id_type, number, slot in holders.values_list("id_type", "number_canonical", "dup_slot"):
+    for id_type, number, slot in holders.values_list("id_type", "number_index", "dup_slot"):
         taken.setdefault((id_type, number), set()).add(slot)
     for rank in RANKS:
         if rank not in wanted:
@@ -142,7 +150,7 @@ _SQLITE_COLUMNS: dict[str, str] = {
     "users_accountholder.program_id, users_accountholder.mobile_e164": "user_mobile_live_unique",
     "users_accountholder.program_id, users_accountholder.customer_id": "user_customer_id_unique",
     "users_identification.program_id, users_identification.id_type, "
-    "users_identification.number_canonical, users_identification.dup_slot": (
+    "users_identification.number_index, users_identification.dup_slot": (
         "identification_number_slot_unique"
     ),
 }

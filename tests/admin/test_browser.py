@@ -55,7 +55,6 @@ def richly_recorded_user(program):  # type: ignore[no-untyped-def]
         program=program,
         id_type="passport",
         number="E12345678",
-        number_canonical="E12345678",
         country_of_issue="USA",
     )
     Address.objects.create(

@@ -41,7 +41,6 @@ def person(holder):  # type: ignore[no-untyped-def]
         program=holder.program,
         id_type="passport",
         number="E7777123",
-        number_canonical="E7777123",
     )
     return holder
 

@@ -44,7 +44,6 @@ def add_history(user: AccountHolder, rows: int) -> None:
             "program": user.program,
             "id_type": "passport",
             "number": number,
-            "number_canonical": number,
         },
     )
     Address.objects.get_or_create(
@@ -134,8 +133,15 @@ def test_every_user_field_is_on_the_page() -> None:
     for _, options in AccountHolderAdmin.fieldsets:
         for item in options["fields"]:
             shown.update(item if isinstance(item, tuple) else (item,))
-    # the canonical e-mail / mobile are derived copies of fields the page shows (masked)
-    derived = {"email_canonical", "mobile_e164"}
+    # the canonical e-mail / mobile are derived copies of fields the page shows (masked), the
+    # birth date's blind indexes keyed hashes of it
+    derived = {
+        "email_canonical",
+        "mobile_e164",
+        "birth_date_index",
+        "birth_month_index",
+        "birth_year_index",
+    }
     # personal data is shown masked (SPEC §15): these columns stand for the fields they mask
     for masked, fields in {
         "email_masked": ("email",),

@@ -162,3 +162,48 @@ def test_blind_index_is_keyed_full_length_and_purpose_bound() -> None:
     # rotating the encryption keys leaves the indexes as they are
     with override_settings(PII_KEYS=NEW_KEY):
         assert crypto.blind_index("identification.number", "S1234567D") == value
+
+
+def test_blind_index_is_hmac_sha256_of_purpose_and_canonical_value() -> None:
+    """The copied HMAC state gives exactly HMAC-SHA256(key, purpose NUL value), every time."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"onboard blind index v1"
+    ).derive(b"test-only-pii-index-key")
+    for purpose, value in (("identification.number", "E1234567"), ("user.birth_date", "1990")):
+        expected = hmac.new(key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
+        assert crypto.blind_index(purpose, value) == expected
+        assert crypto.blind_index(purpose, value) == expected  # the cached state is not consumed
+
+
+def test_text_values_rewrap_and_name_their_key() -> None:
+    aad = b"users_taxresidency/tin"
+    with override_settings(PII_KEYS=TEST2_KEY):
+        token = crypto.encrypt_text("TQ5550123", aad)
+    assert crypto.text_key_id(token) == "test2"
+    with override_settings(PII_KEYS=f"{NEW_KEY},{TEST2_KEY}"):
+        moved = crypto.rewrap_text(token)
+        assert moved != token and crypto.text_key_id(moved) == "new"
+        assert crypto.rewrap_text(moved) == moved
+        assert crypto.decrypt_text(moved, aad) == "TQ5550123"
+    with override_settings(PII_KEYS=NEW_KEY):
+        assert crypto.decrypt_text(moved, aad) == "TQ5550123"
+        with pytest.raises(crypto.DecryptionError):
+            crypto.decrypt_text(token, aad)  # read before (its cipher is cached): still refused
+        with pytest.raises(crypto.DecryptionError):
+            crypto.decrypt_text(moved, b"users_address/city")
+    with pytest.raises(crypto.DecryptionError):
+        crypto.text_key_id("not an envelope")
+
+
+def test_a_same_named_key_with_other_bytes_does_not_reuse_a_cached_cipher() -> None:
+    token = crypto.encrypt_text("secret", AAD)
+    assert crypto.decrypt_text(token, AAD) == "secret"
+    impostor = "test2:" + base64.b64encode(b"\x44" * 32).decode()
+    with override_settings(PII_KEYS=impostor), pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_text(token, AAD)

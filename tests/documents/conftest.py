@@ -40,7 +40,6 @@ def kyc_ready_user(program: Any, **overrides: Any) -> AccountHolder:
         is_primary=True,
         id_type="passport",
         number=number,
-        number_canonical=number,
         issue_date=date(2020, 1, 1),
         expiry_date=date(2035, 1, 1),
         country_of_issue="SGP",

@@ -226,7 +226,6 @@ def test_rescreen_flags_matches_and_never_blocks(seeded) -> None:  # type: ignor
         program=program,
         id_type="passport",
         number="K-1234567",
-        number_canonical="K1234567",
     )
     listed("email", "bad@example.com")  # a block entry: flags on re-screening
     listed("email", "bad2@example.com")

@@ -63,7 +63,6 @@ def identification(
         is_primary=primary,
         id_type=id_type,
         number=number,
-        number_canonical=number.upper(),
         issue_date=date(2020, 1, 1),
         expiry_date=date(2035, 1, 1),
         country_of_issue="SGP",

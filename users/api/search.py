@@ -8,6 +8,12 @@ users/filters.py's `POSTGRES_SEARCH_INDEXES`). `AND` is one WHERE; `OR` is the U
 filter's matching ids, so a branch that lives in another table (the id documents) is as
 indexed as the others and the users table is only read by primary key. `total_records` is
 counted up to `COUNT_CAP` + 1 rows (bounded work, never a full-table count).
+
+Id numbers and birth dates are stored encrypted (SPEC §15), so they are compared by their
+blind indexes (keyed HMACs): `id_number` is an equality of the canonical number's index with
+either match type (a prefix of an encrypted value cannot be searched: fuzzy is exact there),
+and `birthday` an equality of the date's index — or, fuzzy, of the year's (`YYYY`) or the
+year's and month's (`YYYY-MM`), the leading columns of one index.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from users.models import (
     Identification,
     KycStatus,
     Status,
+    birth_date_indexes,
+    id_number_index,
 )
 from users.validation import canonical_id_number
 
@@ -62,11 +70,9 @@ SEARCH_INDEXES: dict[str, str] = {
         "CREATE INDEX IF NOT EXISTS user_program_mobile_prefix_idx "
         "ON users_accountholder (program_id, mobile_country_code, mobile varchar_pattern_ops)"
     ),
-    "identification_number_prefix_idx": (
-        "CREATE INDEX IF NOT EXISTS identification_number_prefix_idx "
-        "ON users_identification (program_id, number_canonical varchar_pattern_ops)"
-    ),
 }
+# Dropped by migration 0009 (the id number is encrypted; its blind index has a plain index).
+RETIRED_SEARCH_INDEXES = ("identification_number_prefix_idx",)
 
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
 _MOBILE = re.compile(r"^\+?[0-9]{1,23}$")
@@ -130,32 +136,17 @@ def _id_type(value: str, fuzzy: bool) -> Criterion:
 
 
 def _id_number(value: str, fuzzy: bool) -> Criterion:
-    canonical = canonical_id_number(value)
-    if fuzzy:
-        return Criterion(on_ids=Q(number_canonical__startswith=canonical))
-    return Criterion(on_ids=Q(number_canonical=canonical))
+    """The canonical number's blind index, with either match type: the number is encrypted,
+    so no prefix of it can be searched (docs/api-guide.md)."""
+    return Criterion(on_ids=Q(number_index=id_number_index(canonical_id_number(value))))
 
 
 def _birthday(value: str, fuzzy: bool) -> Criterion:
-    """`YYYY-MM-DD`; fuzzy also takes `YYYY` or `YYYY-MM` (a range of the date index)."""
+    """`YYYY-MM-DD`; fuzzy also takes `YYYY` or `YYYY-MM`: equalities on the blind indexes
+    of the year, the month and the date (the leading columns of `user_program_birth_idx`)."""
     match = _BIRTHDAY.match(value)
     assert match is not None  # checked by the validator
-    year, month, day = (int(g) if g else None for g in match.groups())
-    assert year is not None
-    if day is not None and month is not None:
-        return Criterion(users=Q(birth_date=date(year, month, day)))
-    if month is not None:
-        start = date(year, month, 1)
-        end = _first_of(year + 1, 1) if month == 12 else _first_of(year, month + 1)
-    else:
-        start, end = date(year, 1, 1), _first_of(year + 1, 1)
-    if end is None:  # the range runs to the last representable day
-        return Criterion(users=Q(birth_date__gte=start))
-    return Criterion(users=Q(birth_date__gte=start, birth_date__lt=end))
-
-
-def _first_of(year: int, month: int) -> date | None:
-    return date(year, month, 1) if year <= date.max.year else None
+    return Criterion(users=Q(**birth_date_indexes(value)))
 
 
 def _valid_birthday(value: str, fuzzy: bool) -> str | None:

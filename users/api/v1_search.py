@@ -100,7 +100,12 @@ _FILTER_HELP = {
     "user_hash_id": "The user id (a prefix with fuzzy).",
     "user_status": "One of " + ", ".join(f"`{s}`" for s in USER_STATUSES) + ".",
     "kyc_status": "`pending`, `in_progress` or `completed`.",
-    "birthday": "YYYY-MM-DD (fuzzy: also YYYY or YYYY-MM).",
+    "birthday": "YYYY-MM-DD (fuzzy: also YYYY or YYYY-MM; the whole year or month).",
+    "id_number": (
+        "The id number (spaces, dashes and case ignored). Always an exact match, also with "
+        "`match_type=fuzzy`: id numbers are stored encrypted, so no prefix of them can be "
+        "searched."
+    ),
 }
 PARAMETERS = [
     *(
@@ -135,7 +140,8 @@ class UserSearchV1View(V1View):
         summary="Search the program's users",
         description=(
             "At least one filter. `match_type`: `exact` (default) or `fuzzy` (a "
-            "case-insensitive prefix); `filter_condition`: `AND` (default) or `OR`; "
+            "case-insensitive prefix; `id_number` stays exact, `birthday` takes a year or a "
+            "month); `filter_condition`: `AND` (default) or `OR`; "
             "`response_type`: `expand` (v1 users, default) or `condense`. Newest first. "
             f"Counts are strings; `total_records` is capped at `{COUNT_CAP}+`."
         ),

@@ -7,6 +7,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+# the id number's canonical form is the model's: its blind index is computed from it
+from users.models import canonical_id_number as canonical_id_number
+
 
 def _is_letter(c: str) -> bool:
     # letters of any script; combining marks so decomposed accents pass too
@@ -91,8 +94,3 @@ CHECKSUMS: dict[str, Callable[[str], bool]] = {
     "th_pin": _stdnum("stdnum.th.pin"),
     "cn_ric": _stdnum("stdnum.cn.ric"),
 }
-
-
-def canonical_id_number(number: str) -> str:
-    """Upper-case, without spaces or dashes: what uniqueness and screening compare."""
-    return re.sub(r"[\s\-]", "", number).upper()

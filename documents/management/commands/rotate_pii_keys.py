@@ -4,8 +4,13 @@ A file's envelope is bound to its storage name, so a file under an older key is 
 to a new object (fresh data key, newest key-encryption key), the document row is pointed at it
 in a transaction, and the old object is deleted once that commits. Files already under the
 newest key are skipped, so an interrupted run resumes where it stopped; uploads running at the
-same time are written under the newest key already. Afterwards the older keys can be removed
-from ONBOARD_PII_KEYS.
+same time are written under the newest key already.
+
+Then the encrypted columns (id numbers, tax ids, birth dates, address lines: core/fields.py):
+each envelope's data key is re-wrapped under the newest key, the ciphertext untouched, in
+primary-key batches with a compare-and-set per row (`rewrap_rows`), so writes running at the
+same time are never lost and an interrupted run resumes. Afterwards the older keys can be
+removed from ONBOARD_PII_KEYS.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from core import crypto
+from core.fields import count_rows, encrypted_models, rewrap_rows
 from documents.models import Document
 from documents.storage import document_storage, new_storage_name, open_decrypted, save_encrypted
 
@@ -26,6 +32,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--batch-size", type=int, default=1000, help="Rows per transaction (columns)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         storage = document_storage()
@@ -53,3 +62,17 @@ class Command(BaseCommand):
             storage.delete(old_name if updated else new_name)
             moved += updated
         self.stdout.write(f"re-encrypted {moved} document file(s) under key {current}")
+        batch_size = max(1, int(options["batch_size"]))
+        for model in encrypted_models():
+            with tqdm(
+                total=count_rows(model),
+                desc=model._meta.label,
+                unit="row",
+                disable=options["no_progress"],
+                file=self.stderr,
+            ) as bar:
+                result = rewrap_rows(model, batch_size=batch_size, progress=bar.update)
+            self.stdout.write(
+                f"{model._meta.label}: re-wrapped {result.changed} of {result.rows} row(s) "
+                f"under key {current}"
+            )
