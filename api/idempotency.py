@@ -49,7 +49,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.models import IdempotencyRecord, IdempotencyState
-from core import error_codes
+from core import crypto, error_codes
 from core.exceptions import ApiError
 from programs.models import ApiClient
 
@@ -170,10 +170,23 @@ def _take_over(record: IdempotencyRecord, fingerprint: str, now: Any) -> Idempot
     return record
 
 
+def _answer_aad(record_id: int) -> bytes:
+    return crypto.associated_data(IdempotencyRecord._meta.db_table, "response_body", record_id)
+
+
+def stored_answer(record: IdempotencyRecord) -> bytes:
+    """The answer kept for replays, in clear. It is stored encrypted (SPEC §15): an answer
+    carries the user's record — birth date, id numbers, addresses — for 24 hours."""
+    blob = bytes(record.response_body or b"")
+    if not crypto.is_encrypted(blob):
+        return blob  # written before answers were encrypted (gone within 24 hours)
+    return crypto.decrypt(blob, _answer_aad(record.pk))
+
+
 def replay(record: IdempotencyRecord) -> HttpResponse:
     headers = dict(record.response_headers)
     response = HttpResponse(
-        bytes(record.response_body or b""),
+        stored_answer(record),
         status=record.response_status or 200,
         content_type=headers.pop("Content-Type", "application/json"),
     )
@@ -188,7 +201,7 @@ def complete(record: IdempotencyRecord, response: HttpResponse) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk, claimed_at=record.claimed_at).update(
         state=IdempotencyState.COMPLETED,
         response_status=response.status_code,
-        response_body=response.content,
+        response_body=crypto.encrypt(response.content, _answer_aad(record.pk)),
         response_headers={h: response[h] for h in STORED_HEADERS if response.has_header(h)},
     )
 

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from api.idempotency import stored_answer
 from api.models import IdempotencyRecord
 from documents.models import Document, KycSubmission
 from documents.storage import document_storage
@@ -257,7 +258,7 @@ def _drop_idempotent_answers(user: AccountHolder) -> None:
     records = IdempotencyRecord.objects.filter(
         client__program_id=user.program_id, response_body__isnull=False
     ).only("id", "response_body")
-    doomed = [r.pk for r in records.iterator() if marker in bytes(r.response_body or b"")]
+    doomed = [r.pk for r in records.iterator() if marker in stored_answer(r)]
     IdempotencyRecord.objects.filter(pk__in=doomed).delete()
 
 
