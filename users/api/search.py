@@ -260,8 +260,13 @@ def _error(name: str, problem: str) -> FieldError:
 
 def search_users(program: Program, request: SearchRequest) -> QuerySet[AccountHolder]:
     """The program's users matching the request (unordered)."""
+    return _matches(program, request, _criteria(request))
+
+
+def _matches(
+    program: Program, request: SearchRequest, criteria: list[Criterion]
+) -> QuerySet[AccountHolder]:
     base = _with_aliases(AccountHolder.objects.filter(program=program))
-    criteria = _criteria(request)
     if request.any_of and len(criteria) > 1:
         branches: list[QuerySet] = []
         for criterion in criteria:
@@ -287,7 +292,7 @@ def search_page(
     criteria = _criteria(request)
     limited = connection.features.supports_slicing_ordering_in_compound
     if not (request.any_of and len(criteria) > 1 and limited):
-        return search_users(program, request).order_by(*NEWEST_FIRST)[start:stop]
+        return _matches(program, request, criteria).order_by(*NEWEST_FIRST)[start:stop]
     base = _with_aliases(AccountHolder.objects.filter(program=program))
     branches: list[QuerySet] = []
     for criterion in criteria:
