@@ -80,6 +80,11 @@ def profile_scenario(
         ((k, v) for k, v in totals.items() if k.startswith(PROJECT_DIRS)), key=lambda kv: -kv[1]
     )
     own_top = sorted(own.items(), key=lambda kv: -kv[1])
+    # where the SQL time goes: statements by their first words (the table and the verb)
+    by_statement: dict[str, float] = defaultdict(float)
+    for query in captured.captured_queries:
+        by_statement[_statement(query["sql"])] += float(query.get("time") or 0)
+    statements = sorted(by_statement.items(), key=lambda kv: -kv[1])
     return {
         "name": name,
         "requests": count,
@@ -89,8 +94,21 @@ def profile_scenario(
         "queries_per_request": queries / max(count, 1),
         "top_project_cumulative_ms": [(k, v * per) for k, v in project[:15]],
         "top_own_ms": [(k, v * per) for k, v in own_top[:15]],
+        "top_statements_ms": [(k, v * per) for k, v in statements[:8]],
         "files": [str(results / f"profile-{name}.txt"), str(results / f"profile-{name}.html")],
     }
+
+
+def _statement(sql: str) -> str:
+    """A statement's shape: its verb and the first table it names."""
+    words = sql.replace('"', "").split()
+    verb = words[0].upper() if words else ""
+    if verb.startswith("("):
+        verb = "UNION"
+    table = next((w for w in words if "_" in w and "." not in w and w.isidentifier()), "")
+    if not table:
+        table = next((w.split(".")[0] for w in words if "." in w), "")
+    return f"{verb} {table}".strip()
 
 
 def summary_text(profile: dict[str, Any]) -> str:
@@ -104,6 +122,8 @@ def summary_text(profile: dict[str, Any]) -> str:
         *[f"    {ms:7.2f}  {name}" for name, ms in profile["top_project_cumulative_ms"]],
         "  own time, ms per request:",
         *[f"    {ms:7.2f}  {name}" for name, ms in profile["top_own_ms"]],
+        "  SQL by statement (time measured by the client, ms per request):",
+        *[f"    {ms:7.2f}  {name}" for name, ms in profile.get("top_statements_ms", [])],
         f"  call trees: {', '.join(profile['files'])}",
     ]
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from typing import Any
 from django.db.models import (
     BigIntegerField,
     CharField,
+    F,
     Field,
     IntegerField,
     JSONField,
@@ -32,6 +33,7 @@ from django.db.models import (
 )
 from rapidfuzz import fuzz
 
+from core.lookups import InSubqueryArray
 from programs.models import Program
 from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
@@ -43,7 +45,7 @@ from risk.phonetics import sounds_of
 logger = logging.getLogger(__name__)
 
 # Recorded with every screening; bump when keys or the similarity rule change.
-MATCHER_VERSION = "onboard-2"
+MATCHER_VERSION = "onboard-3"
 
 # The fuzzy decision (tuned on tests/risk/corpus.csv). Two names match when
 # - they have the same number of words and, paired in written order or in sorted order, every
@@ -372,10 +374,11 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
             named = (
                 BlacklistEntry.objects.filter(
                     _scope(program),
+                    # fetched by id whatever PostgreSQL estimates for many keys
+                    InSubqueryArray(F("id"), tokens.values("entry_id").order_by()),
                     is_active=True,
                     entity_attribute=FULL_NAME,
                     match=MatchType.FUZZY,
-                    id__in=tokens.values("entry_id"),
                 )
                 .annotate(name_key=Value(""), name_bits=Value(0, output_field=BigIntegerField()))
                 .values_list(*columns, *_ENTRY_COLUMNS, "name_key", "name_bits")

@@ -354,3 +354,36 @@ def test_query_count_does_not_grow_with_the_list(seeded: None, size: int) -> Non
     assert len(found) == 2
     # one query for exact/normalized keys, one for fuzzy candidates, whatever the list size
     assert len(ctx.captured_queries) == 2
+
+
+@pytest.mark.django_db
+def test_full_name_candidates_are_fetched_by_id_whatever_the_estimate(seeded: None) -> None:
+    """The candidates of a long name's hundreds of keys: on PostgreSQL `id = ANY(ARRAY(…))`, an
+    init plan and an index fetch (an `IN (subquery)` was answered by a hash join reading every
+    entry); elsewhere the plain `IN`. Same rows either way."""
+    from django.db.models import F
+
+    from core.lookups import InSubqueryArray
+    from risk.matching import index_keys
+    from risk.names import query_keys
+
+    program = ProgramFactory()
+    entry = listed("name", "Ahmad Hussain", match="fuzzy")
+    listed("name", "Maria Lopez", match="fuzzy")
+    BlacklistToken.objects.filter(entry__entity_attribute="customer.name").delete()
+    BlacklistToken.objects.bulk_create(
+        index_keys(BlacklistEntry.objects.filter(entity_attribute="customer.name"))
+    )
+    keys = sorted(query_keys("Ahmad Bench Hqbkdlx Ab Hussain"))
+    tokens = BlacklistToken.objects.filter(key__in=keys).values("entry_id").order_by()
+    by_array = BlacklistEntry.objects.filter(InSubqueryArray(F("id"), tokens))
+    assert list(by_array.values_list("id", flat=True)) == [entry.pk]
+    assert list(by_array) == list(BlacklistEntry.objects.filter(id__in=tokens))
+    with CaptureQueriesContext(connection) as ctx:
+        found = find_matches(program=program, values={"customer.name": ["Ahmad Bench Ab Hussain"]})
+    assert [m.entry_id for m in found] == [entry.pk]
+    union = max(ctx.captured_queries, key=lambda q: len(q["sql"]))["sql"]
+    if connection.vendor == "postgresql":
+        assert '"risk_blacklistentry"."id" = ANY(ARRAY(SELECT' in union
+    else:
+        assert '"risk_blacklistentry"."id" IN (SELECT' in union
