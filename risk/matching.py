@@ -16,24 +16,16 @@ for the fuzzy candidate keys (none when no name is screened).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import (
-    BigIntegerField,
-    CharField,
-    F,
-    Field,
-    IntegerField,
-    JSONField,
-    Q,
-    Value,
-)
+from django.db import connection
 from rapidfuzz import fuzz
 
-from core.lookups import InSubqueryArray
+from core.lookups import any_of, in_subquery, list_param
 from programs.models import Program
 from risk.evidence import MIN_FULL_NAME_CONFIDENCE, weigh
 from risk.models import BlacklistEntry, BlacklistToken, MatchType
@@ -256,13 +248,6 @@ class Match:
 Values = Mapping[str, Sequence[str]]
 
 
-def _scope(program: Program | None) -> Q:
-    """Global entries and the program's (global entries only without a program)."""
-    if program is None:
-        return Q(program__isnull=True)
-    return Q(program__isnull=True) | Q(program=program)
-
-
 def _clean(values: Values) -> dict[str, list[str]]:
     cleaned: dict[str, list[str]] = {}
     for attribute, items in values.items():
@@ -271,14 +256,6 @@ def _clean(values: Values) -> dict[str, list[str]]:
             cleaned[attribute] = kept
     return cleaned
 
-
-_COLUMN_TYPES: dict[str, type[Field[Any, Any]]] = {
-    "value_normalized": CharField,
-    "value": CharField,
-    "aliases": JSONField,
-    "birth_dates": JSONField,
-    "nationalities": JSONField,
-}
 
 # The entry columns a match needs, read as tuples (values_list): building model instances
 # for every candidate cost more than scoring them.
@@ -350,71 +327,11 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
                 screened_by_key.setdefault(key, set()).add((index, item))
     if keys or screened_by_key:
         attributes = sorted({attribute for (attribute, _, _) in wanted})
-        columns = ("value_normalized", "value", "aliases", "birth_dates", "nationalities")
-        # one statement, each branch on its own index: an OR of the two conditions would make
-        # PostgreSQL scan the entries table (measured: ~12 ms per screening at 50 000 entries)
-        query = (
-            BlacklistEntry.objects.filter(
-                _scope(program),
-                is_active=True,
-                value_normalized__in=keys,
-                entity_attribute__in=attributes,
-            )
-            .annotate(name_key=Value(""), name_bits=Value(0, output_field=BigIntegerField()))
-            .values_list(*columns, *_ENTRY_COLUMNS, "name_key", "name_bits")
-            .order_by()
-        )
-        if screened_by_key:
-            # by the token index alone: scope and activity are the candidates' (a join here
-            # let PostgreSQL walk every entry of the scope, probing the tokens of each)
-            tokens = BlacklistToken.objects.filter(
-                entity_attribute=FULL_NAME, key__in=sorted(screened_by_key)
-            )
-            # the candidates, one row each with their names and evidence...
-            named = (
-                BlacklistEntry.objects.filter(
-                    _scope(program),
-                    # fetched by id whatever PostgreSQL estimates for many keys
-                    InSubqueryArray(F("id"), tokens.values("entry_id").order_by()),
-                    is_active=True,
-                    entity_attribute=FULL_NAME,
-                    match=MatchType.FUZZY,
-                )
-                .annotate(name_key=Value(""), name_bits=Value(0, output_field=BigIntegerField()))
-                .values_list(*columns, *_ENTRY_COLUMNS, "name_key", "name_bits")
-                .order_by()
-            )
-            # ...and one light row per shared key: which of their names give it
-            shared = (
-                tokens.annotate(
-                    **{f"no_{c}": Value(None, output_field=_COLUMN_TYPES[c]()) for c in columns},
-                    attribute=Value(FULL_NAME),
-                    fuzzy=Value(MatchType.FUZZY.value),
-                    no_action=Value(""),
-                    no_weight=Value(None, output_field=IntegerField()),
-                    no_version=Value(0, output_field=BigIntegerField()),
-                    no_program=Value(None, output_field=BigIntegerField()),
-                )
-                .values_list(
-                    *(f"no_{c}" for c in columns),
-                    "entry_id",
-                    "attribute",
-                    "fuzzy",
-                    "no_action",
-                    "no_weight",
-                    "no_version",
-                    "no_program",
-                    "key",
-                    "names",
-                )
-                .order_by()
-            )
-            query = query.union(named, shared, all=True) if keys else named.union(shared, all=True)
+        rows = _candidate_rows(program, keys, attributes, sorted(screened_by_key))
         # full-name entry id → its row; the bits of its names that share a key, and the
         # screened names that share one
         named_rows: dict[int, tuple[Any, ...]] = {}
         sharing: dict[int, tuple[int, set[tuple[int, str]]]] = {}
-        rows = list(query[:MAX_ROWS])
         if len(rows) >= MAX_ROWS:
             logger.warning(
                 "screening row cap reached (program %s)", program.code if program else "-"
@@ -439,17 +356,16 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
             for index in hit:
                 results[index][entry_id] = _match_from(entry_columns, matcher, 100.0)
         for entry_id, (bits, screened) in sharing.items():
-            row = named_rows.get(entry_id)
-            if row is None:
+            named = named_rows.get(entry_id)
+            if named is None:
                 continue  # cut by MAX_ROWS
-            _, value, aliases, births, nationalities = row[:5]
-            entry_columns = tuple(row[5:-2])
+            _, value, aliases, births, nationalities = named[:5]
+            entry_columns = tuple(named[5:-2])
             entry_id = entry_columns[0]
-            listed_names = names_in(bits, [value, *(aliases or [])])
+            listed_names = names_in(bits, [value, *_json_list(aliases)])
+            births, nationalities = _json_list(births), _json_list(nationalities)
             for index, item in sorted(screened):
-                found = _full_name_match(
-                    item, listed_names, births or [], nationalities or [], cleaned[index]
-                )
+                found = _full_name_match(item, listed_names, births, nationalities, cleaned[index])
                 previous = results[index].get(entry_id)
                 if found is None or (previous is not None and previous.similarity >= found[0]):
                     continue
@@ -460,6 +376,110 @@ def find_matches_many(*, program: Program | None, subjects: Sequence[Values]) ->
 
     _fuzzy(program=program, subjects=cleaned, results=results)
     return [sorted(r.values(), key=_order) for r in results]
+
+
+# --- the statements (hand-written: the same text for every screening) --------------------------
+#
+# Built by the ORM, these statements cost more CPU than the rest of a screening (a union of three
+# querysets compiled anew for every call, IN lists of a different length each time). Written
+# once with list parameters (core.lookups.any_of), their text is constant and psycopg parses it
+# once per process.
+
+_ENTRY = BlacklistEntry._meta.db_table
+_TOKEN = BlacklistToken._meta.db_table
+_ENTRY_SQL_COLUMNS = ", ".join(
+    f'e."{c}"'
+    for c in (
+        "value_normalized",
+        "value",
+        "aliases",
+        "birth_dates",
+        "nationalities",
+        *_ENTRY_COLUMNS,
+    )
+)
+
+
+def _scope_sql(program: Program | None) -> tuple[str, list[Any]]:
+    if program is None:
+        return 'e."program_id" IS NULL', []
+    return '(e."program_id" IS NULL OR e."program_id" = %s)', [program.pk]
+
+
+def _candidate_rows(
+    program: Program | None, keys: list[str], attributes: list[str], name_keys: list[str]
+) -> list[tuple[Any, ...]]:
+    """One statement, each branch on its own index (an OR of the conditions made PostgreSQL
+    scan the entries table, ~12 ms per screening at 50 000 entries):
+
+    1. entries whose key is one of the values' exact / folded keys: (value_normalized, value,
+       aliases, birth dates, nationalities, *_ENTRY_COLUMNS, '', 0);
+    2. full-name candidates, one row each with their names and evidence, fetched by id
+       through the token index alone (a join let PostgreSQL walk every entry of the scope);
+    3. one light row per key they share: (five NULLs, entry id, customer.name, fuzzy, '', NULL,
+       0, NULL, key, the bits of the entry's names that give the key).
+    """
+    vendor = connection.vendor
+    scope, scope_params = _scope_sql(program)
+    entry_key = any_of('e."value_normalized"', vendor)
+    entry_attribute = any_of('e."entity_attribute"', vendor)
+    token_key = any_of('t."key"', vendor)
+    entries = f"SELECT {_ENTRY_SQL_COLUMNS}, '' AS name_key, 0 AS name_bits FROM {_ENTRY} e"  # noqa: S608 - fixed identifiers; values are parameters
+    branches: list[str] = []
+    params: list[Any] = []
+    if keys:
+        branches.append(
+            f'{entries} WHERE {scope} AND e."is_active" AND {entry_key} AND {entry_attribute}'
+        )
+        params += [*scope_params, list_param(keys, vendor), list_param(attributes, vendor)]
+    if name_keys:
+        tokens = (
+            f'SELECT t."entry_id" FROM {_TOKEN} t WHERE t."entity_attribute" = %s AND {token_key}'  # noqa: S608 - fixed identifiers; values are parameters
+        )
+        candidates = in_subquery('e."id"', tokens, vendor)
+        branches.append(
+            f'{entries} WHERE {scope} AND {candidates} AND e."is_active" '
+            'AND e."entity_attribute" = %s AND e."match" = %s'
+        )
+        params += [*scope_params, FULL_NAME, list_param(name_keys, vendor)]
+        params += [FULL_NAME, MatchType.FUZZY.value]
+        branches.append(
+            "SELECT NULL, NULL, NULL, NULL, NULL, t.\"entry_id\", %s, %s, '', NULL, 0, NULL, "  # noqa: S608 - fixed identifiers; values are parameters
+            f't."key", t."names" FROM {_TOKEN} t WHERE t."entity_attribute" = %s AND {token_key}'
+        )
+        params += [FULL_NAME, MatchType.FUZZY.value, FULL_NAME, list_param(name_keys, vendor)]
+    sql = " UNION ALL ".join(branches)  # the LIMIT below applies to the whole union
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} LIMIT {MAX_ROWS}", params)
+        return cursor.fetchall()
+
+
+def _fuzzy_rows(
+    program: Program | None, keys: list[str], attributes: list[str]
+) -> list[tuple[Any, ...]]:
+    """The per-attribute fuzzy candidates: (key, value, value_normalized, *_ENTRY_COLUMNS)."""
+    vendor = connection.vendor
+    scope, scope_params = _scope_sql(program)
+    columns = ", ".join(f'e."{c}"' for c in _ENTRY_COLUMNS)
+    token_key = any_of('t."key"', vendor)
+    token_attribute = any_of('t."entity_attribute"', vendor)
+    sql = (
+        f'SELECT t."key", e."value", e."value_normalized", {columns} FROM {_TOKEN} t '  # noqa: S608 - fixed identifiers; values are parameters
+        f'JOIN {_ENTRY} e ON e."id" = t."entry_id" WHERE {scope} AND {token_key} '
+        f'AND {token_attribute} AND e."is_active" AND e."match" = %s '
+        f"LIMIT {MAX_FUZZY_CANDIDATES}"
+    )
+    params = [*scope_params, list_param(keys, vendor), list_param(attributes, vendor)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, MatchType.FUZZY.value])
+        return cursor.fetchall()
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON list column read by a hand-written statement (text on both databases)."""
+    if value is None:
+        return []
+    return list(json.loads(value)) if isinstance(value, str | bytes) else list(value)
 
 
 def _order(match: Match) -> tuple[str, int]:
@@ -485,21 +505,8 @@ def _fuzzy(
                     by_key.setdefault((attribute, key), set()).add((index, item))
     if not by_key:
         return
-    rows = list(
-        BlacklistToken.objects.filter(
-            _scope_via_entry(program),
-            key__in=sorted({key for (_, key) in by_key}),
-            entity_attribute__in=sorted({attribute for (attribute, _) in by_key}),
-            entry__is_active=True,
-            entry__match=MatchType.FUZZY,
-        )
-        .values_list(
-            "key",
-            "entry__value",
-            "entry__value_normalized",
-            *(f"entry__{c}" for c in _ENTRY_COLUMNS),
-        )
-        .order_by()[:MAX_FUZZY_CANDIDATES]
+    rows = _fuzzy_rows(
+        program, sorted({key for (_, key) in by_key}), sorted({a for (a, _) in by_key})
     )
     if len(rows) >= MAX_FUZZY_CANDIDATES:
         logger.warning("fuzzy candidate cap reached (program %s)", program.code if program else "-")
@@ -515,7 +522,7 @@ def _fuzzy(
             found[entry_id][3].update(screened)
         else:
             found[entry_id] = (listed_value, listed_folded, tuple(columns), set(screened))
-    for entry_id, (listed_value, listed_folded, columns, screened) in found.items():
+    for entry_id, (listed_value, listed_folded, entry_columns, screened) in found.items():
         # building a listed name's forms (phonetic keys) costs more than the cheap test
         listed: NameForms | None = None
         for index, item in screened:
@@ -528,7 +535,7 @@ def _fuzzy(
                 listed = NameForms.of(listed_value)
             matched, score = names_match(forms_of[item], listed)
             if matched and (previous is None or previous.similarity < score):
-                results[index][entry_id] = _match_from(columns, "fuzzy", score)
+                results[index][entry_id] = _match_from(entry_columns, "fuzzy", score)
 
 
 def _full_name_match(
@@ -555,12 +562,6 @@ def _full_name_match(
     if confidence < MIN_FULL_NAME_CONFIDENCE:
         return None
     return confidence * 100, matched_name, evidence
-
-
-def _scope_via_entry(program: Program | None) -> Q:
-    if program is None:
-        return Q(entry__program__isnull=True)
-    return Q(entry__program__isnull=True) | Q(entry__program=program)
 
 
 def find_matches(*, program: Program, values: Values) -> list[Match]:
