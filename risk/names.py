@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 
 from anyascii import anyascii
@@ -355,9 +355,23 @@ class ParsedName:
     parts: tuple[Part, ...]
     patronymic: bool  # carries bin / ibn / bint …: part order is meaningful
 
-    @property
+    @cached_property
     def strong(self) -> tuple[Part, ...]:
         return tuple(p for p in self.parts if p.strong)
+
+    @cached_property
+    def windows(self) -> tuple[tuple[frozenset[int], str], ...]:
+        """Two, then three adjacent words that hold a strong part: (the indexes in `strong`
+        of the parts they cover, the words joined). Built once per parsed name."""
+        strong_index = {p.position: k for k, p in enumerate(self.strong)}
+        found = []
+        for width in (2, 3):
+            for start in range(len(self.parts) - width + 1):
+                window = self.parts[start : start + width]
+                covered = frozenset(strong_index[p.position] for p in window if p.strong)
+                if covered:
+                    found.append((covered, "".join(p.text for p in window)))
+        return tuple(found)
 
 
 @lru_cache(maxsize=4096)
@@ -585,15 +599,12 @@ def _merge_leftovers(
     (Mary Ann / Maryann, Abu Bakr / Abubakar): (single index, other strong indexes, similarity)."""
     if not other_strong_left:
         return []  # nothing left on the other side to be written as one word
-    strong_index = {p.position: k for k, p in enumerate(other.strong)}
     # the other's windows of two, then three adjacent words made only of its leftovers
-    windows: list[tuple[set[int], str]] = []
-    for width in (2, 3):
-        for start in range(len(other.parts) - width + 1):
-            window = other.parts[start : start + width]
-            covered = {strong_index[p.position] for p in window if p.strong}
-            if covered and covered <= other_strong_left:
-                windows.append((covered, "".join(p.text for p in window)))
+    windows = [
+        (covered, joined) for covered, joined in other.windows if covered <= other_strong_left
+    ]
+    if not windows:
+        return []
     found: list[tuple[int, set[int], float]] = []
     taken: set[int] = set()
     for i in sorted(single_left):
@@ -607,7 +618,7 @@ def _merge_leftovers(
                 continue  # cheap: too long or short, or another first letter
             similarity = part_similarity(part, joined)
             if similarity > 0:
-                found.append((i, covered, similarity))
+                found.append((i, set(covered), similarity))
                 taken |= covered
                 break
     return found
