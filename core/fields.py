@@ -33,6 +33,7 @@ import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from io import TextIOBase
 from typing import Any
 
 from django.apps import apps
@@ -40,6 +41,7 @@ from django.core.exceptions import FieldError
 from django.db import connection, models, transaction
 from django.db.models import Model
 from django.db.models.lookups import Exact
+from tqdm import tqdm
 
 from core import crypto
 
@@ -366,6 +368,23 @@ def rewrap_rows(
 
 def count_rows(model: type[Model]) -> int:
     return model._default_manager.count()
+
+
+def over_encrypted_models(
+    step: Callable[..., BatchResult], *, batch_size: int, progress: bool, stream: TextIOBase
+) -> Iterator[tuple[type[Model], BatchResult]]:
+    """Run `step` (`encrypt_rows` or `rewrap_rows`) over every encrypted model, with one
+    progress bar per model on `stream`: what `encrypt_pii` and `rotate_pii_keys` report."""
+    for model in encrypted_models():
+        with tqdm(
+            total=count_rows(model),
+            desc=model._meta.label,
+            unit="row",
+            disable=not progress,
+            file=stream,
+        ) as bar:
+            result = step(model, batch_size=max(1, batch_size), progress=bar.update)
+        yield model, result
 
 
 def key_ids_in_use(model: type[Model]) -> dict[str, int]:

@@ -38,3 +38,14 @@ def values(**attributes: str | list[str]) -> dict[str, list[str]]:
         f"customer.{name}": item if isinstance(item, list) else [item]
         for name, item in attributes.items()
     }
+
+
+def one_typo_variants(name: str) -> set[str]:
+    """Every one-letter deletion, substitution and insertion of a name (a few letters)."""
+    variants = set()
+    for i in range(len(name) + 1):
+        variants.add(name[:i] + name[i + 1 :])
+        for letter in "aeksmtrnv":
+            variants.add(name[:i] + letter + name[i + 1 :])
+            variants.add(name[:i] + letter + name[i:])
+    return {v for v in variants if v.strip()}

@@ -15,7 +15,7 @@ from risk.matching import entry_matches_value, find_matches
 from risk.names import compare_names, name_keys, parse, query_keys
 from risk.quality import evaluate, read_corpus
 from tests.factories import ProgramFactory
-from tests.risk.helpers import listed, values
+from tests.risk.helpers import listed, one_typo_variants, values
 
 
 def matches(a: str, b: str) -> bool:
@@ -254,16 +254,6 @@ def _keys_with_glued_typos(value: str) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _one_typo_variants(name: str) -> set[str]:
-    variants = set()
-    for i in range(len(name) + 1):
-        variants.add(name[:i] + name[i + 1 :])
-        for letter in "aeksmtrnv":
-            variants.add(name[:i] + letter + name[i + 1 :])
-            variants.add(name[:i] + letter + name[i:])
-    return {v for v in variants if v.strip()}
-
-
 def test_glued_parts_are_looked_up_without_typo_forms() -> None:
     # five written parts: the four parts written two by two carry long sounds, whose one-letter
     # deletions were most of the keys (each an index probe of every screening)
@@ -282,7 +272,7 @@ def test_glued_typo_forms_change_no_decision_over_the_corpus() -> None:
     pairs = [(r["listed"], r["screened"]) for r in rows]
     pairs += [(r["screened"], r["listed"]) for r in rows]
     for name in ("Mary Ann Smith", "Abu Bakr al Baghdadi", "Jin Ping Xi", "Hans Joachim Friedrich"):
-        for variant in _one_typo_variants(name):
+        for variant in one_typo_variants(name):
             pairs += [(name, variant), (variant, name)]
     lost = [
         (listed_name, screened)

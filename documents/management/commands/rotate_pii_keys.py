@@ -22,7 +22,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from core import crypto
-from core.fields import count_rows, encrypted_models, rewrap_rows
+from core.fields import over_encrypted_models, rewrap_rows
 from documents.models import Document
 from documents.storage import document_storage, new_storage_name, open_decrypted, save_encrypted
 
@@ -62,16 +62,12 @@ class Command(BaseCommand):
             storage.delete(old_name if updated else new_name)
             moved += updated
         self.stdout.write(f"re-encrypted {moved} document file(s) under key {current}")
-        batch_size = max(1, int(options["batch_size"]))
-        for model in encrypted_models():
-            with tqdm(
-                total=count_rows(model),
-                desc=model._meta.label,
-                unit="row",
-                disable=options["no_progress"],
-                file=self.stderr,
-            ) as bar:
-                result = rewrap_rows(model, batch_size=batch_size, progress=bar.update)
+        for model, result in over_encrypted_models(
+            rewrap_rows,
+            batch_size=int(options["batch_size"]),
+            progress=not options["no_progress"],
+            stream=self.stderr,
+        ):
             self.stdout.write(
                 f"{model._meta.label}: re-wrapped {result.changed} of {result.rows} row(s) "
                 f"under key {current}"

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from tqdm import tqdm
 
-from core.fields import count_rows, encrypt_rows, encrypted_models
+from core.fields import encrypt_rows, over_encrypted_models
 
 
 class Command(BaseCommand):
@@ -24,16 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        batch_size = max(1, int(options["batch_size"]))
-        for model in encrypted_models():
-            with tqdm(
-                total=count_rows(model),
-                desc=model._meta.label,
-                unit="row",
-                disable=options["no_progress"],
-                file=self.stderr,
-            ) as bar:
-                result = encrypt_rows(model, batch_size=batch_size, progress=bar.update)
+        for model, result in over_encrypted_models(
+            encrypt_rows,
+            batch_size=int(options["batch_size"]),
+            progress=not options["no_progress"],
+            stream=self.stderr,
+        ):
             self.stdout.write(
                 f"{model._meta.label}: {result.changed} of {result.rows} row(s) encrypted"
             )
