@@ -441,13 +441,14 @@ def _candidate_rows(
             f'{entries} WHERE {scope} AND {candidates} AND e."is_active" '
             'AND e."entity_attribute" = %s AND e."match" = %s'
         )
-        params += [*scope_params, FULL_NAME, list_param(name_keys, vendor)]
+        names = list_param(name_keys, vendor)
+        params += [*scope_params, FULL_NAME, names]
         params += [FULL_NAME, MatchType.FUZZY.value]
         branches.append(
             "SELECT NULL, NULL, NULL, NULL, NULL, t.\"entry_id\", %s, %s, '', NULL, 0, NULL, "  # noqa: S608 - fixed identifiers; values are parameters
             f't."key", t."names" FROM {_TOKEN} t WHERE t."entity_attribute" = %s AND {token_key}'
         )
-        params += [FULL_NAME, MatchType.FUZZY.value, FULL_NAME, list_param(name_keys, vendor)]
+        params += [FULL_NAME, MatchType.FUZZY.value, FULL_NAME, names]
     sql = " UNION ALL ".join(branches)  # the LIMIT below applies to the whole union
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} LIMIT {MAX_ROWS}", params)
